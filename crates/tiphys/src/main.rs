@@ -1,0 +1,39 @@
+//! `tiphys`: one binary for every role (sandbox, controller, server) and the CLI.
+//!
+//! This is the edge layer (L4): argument parsing, tracing setup, and turning typed errors into
+//! exit codes. Each sub-command lives in its own module and calls into library crates; no
+//! GitOps logic lives here.
+
+mod admin;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// GitOps delivery for Kubernetes, compatible with Argo CD's resources and configuration.
+#[derive(Debug, Parser)]
+#[command(name = "tiphys", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Administrative and offline commands (CRDs, validation, ...).
+    Admin(admin::AdminArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Admin(args) => admin::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
