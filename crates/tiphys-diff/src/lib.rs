@@ -1,0 +1,1 @@
+//! tiphys-diff: not built yet (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! tiphys-git: not built yet (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! tiphys-gotemplate: not built yet (see ARCHITECTURE.md).

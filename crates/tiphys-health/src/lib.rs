@@ -1,0 +1,1 @@
+//! tiphys-health: not built yet (see ARCHITECTURE.md).

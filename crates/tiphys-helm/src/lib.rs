@@ -1,0 +1,1 @@
+//! tiphys-helm: not built yet (see ARCHITECTURE.md).

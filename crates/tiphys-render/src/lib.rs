@@ -1,0 +1,1 @@
+//! tiphys-render: not built yet (see ARCHITECTURE.md).

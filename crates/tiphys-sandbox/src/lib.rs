@@ -1,0 +1,1 @@
+//! tiphys-sandbox: not built yet (see ARCHITECTURE.md).

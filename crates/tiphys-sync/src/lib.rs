@@ -1,0 +1,1 @@
+//! tiphys-sync: not built yet (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! tiphys-tools: not built yet (see ARCHITECTURE.md).
