@@ -1,1 +1,161 @@
-//! tiphys-gotemplate: not built yet (see ARCHITECTURE.md).
+//! Go's `text/template` language, Go `fmt` verbs and the Sprig function library, in Rust.
+//!
+//! Helm charts, ApplicationSet `goTemplate` and notification templates are written for Go's
+//! engine; this crate reproduces its behaviour (output bytes and error messages) so they render
+//! in-process without forking `helm`.
+//!
+//! * [`Value`] holds YAML/JSON data with Go's distinctions (int vs float, nil, sorted maps).
+//! * [`Template`] is a template *set*: many named files parsed into one namespace of
+//!   `define`d templates, executed by name.
+//! * [`FuncMap`] extends the builtins; a [`Func`] receives a [`Context`] giving access to the
+//!   executing set and the nesting depth, so Helm's `include` and `tpl` can call back in.
+//! * [`sprig::functions`] is Sprig as Helm ships it; [`yaml`] is a sigs.k8s.io/yaml compatible
+//!   emitter/parser for `toYaml`/`fromYaml`.
+//!
+//! The crate is pure: no clock, no entropy, no I/O. `now` and random seeds are parameters.
+
+mod error;
+mod value;
+
+pub mod sprig;
+pub mod yaml;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use error::Error;
+pub use value::{Map, Object, Value};
+
+/// A template function. Receives the execution context and the evaluated arguments.
+///
+/// Return [`Error::Func`] for failures; the engine reports them as Go does
+/// (`error calling NAME: MESSAGE`) with the template location.
+pub type Func = Arc<dyn Fn(&mut Context<'_>, &[Value]) -> Result<Value, Error> + Send + Sync>;
+
+/// Named functions available to a template set (in addition to Go's builtins, which caller
+/// functions of the same name override, as in Go).
+pub type FuncMap = HashMap<String, Func>;
+
+/// Wraps a closure as a [`Func`].
+pub fn func(f: impl Fn(&mut Context<'_>, &[Value]) -> Result<Value, Error> + Send + Sync + 'static) -> Func {
+    Arc::new(f)
+}
+
+/// What happens when a template indexes a map with a key it does not have (Go's
+/// `Option("missingkey=...")`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingKey {
+    /// `missingkey=default`/`invalid`: the result is "no value", printed as `<no value>`.
+    #[default]
+    Default,
+    /// `missingkey=zero`: the zero value of the map's element type. For
+    /// `map[string]interface{}` that is a nil interface, which Go still prints as `<no value>`
+    /// (Helm sets this and then strips `<no value>` from the rendered output itself).
+    Zero,
+    /// `missingkey=error`: execution stops with `map has no entry for key "K"`
+    /// (ApplicationSet `goTemplateOptions: ["missingkey=error"]`, Helm `--strict`).
+    Error,
+}
+
+/// Default limit on nested template calls (`template`, `include`, `tpl`) before execution
+/// fails instead of overflowing the stack.
+pub const DEFAULT_MAX_DEPTH: usize = 1000;
+
+/// A set of named templates sharing `define`d templates and a function map.
+///
+/// Cloning is cheap (parsed trees are shared); Helm's `tpl` clones the set and parses new text
+/// into the copy.
+#[derive(Clone)]
+pub struct Template {
+    name: String,
+    funcs: Arc<FuncMap>,
+    missing_key: MissingKey,
+    max_depth: usize,
+}
+
+impl Template {
+    /// An empty set called `name` (Go's `template.New(name)`) with only the builtins.
+    pub fn new(name: &str) -> Template {
+        Template::with_funcs(name, FuncMap::new())
+    }
+
+    /// An empty set with caller functions (parse-time checks see these names, as in Go).
+    pub fn with_funcs(name: &str, funcs: FuncMap) -> Template {
+        Template {
+            name: name.to_string(),
+            funcs: Arc::new(funcs),
+            missing_key: MissingKey::Default,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+
+    /// Sets the missing-key behaviour for executions of this set.
+    pub fn set_missing_key(&mut self, mk: MissingKey) -> &mut Self {
+        self.missing_key = mk;
+        self
+    }
+
+    /// Sets the maximum nesting of template calls.
+    pub fn set_max_depth(&mut self, depth: usize) -> &mut Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// The set's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Parses `text` as the template `name` and adds every `define`/`block` in it to the set.
+    ///
+    /// As in Go, a file that contains only definitions (an empty body) does not replace an
+    /// existing template of the same name, and later definitions replace earlier ones.
+    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        let _ = text;
+        Err(Error::Parse { name: name.to_string(), line: 1, message: "parser not built yet".into() })
+    }
+
+    /// Whether a template called `name` is in the set.
+    pub fn has(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
+
+    /// The names of all templates in the set, sorted.
+    pub fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Executes the template `name` with `data` (Go's `ExecuteTemplate`).
+    pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
+        let _ = data;
+        Err(Error::NoTemplate { name: name.to_string(), set: self.name.clone() })
+    }
+}
+
+/// What a [`Func`] can see of the running execution.
+pub struct Context<'a> {
+    set: &'a Template,
+    stack: Vec<String>,
+}
+
+impl<'a> Context<'a> {
+    /// The template set being executed (Helm's `include` looks templates up here; `tpl`
+    /// clones it and parses new text into the clone).
+    pub fn set(&self) -> &'a Template {
+        self.set
+    }
+
+    /// Names of the templates currently executing, outermost first (for recursion checks
+    /// such as Helm's per-name `include` limit).
+    pub fn stack(&self) -> &[String] {
+        &self.stack
+    }
+
+    /// Executes `name` from `set` with `data` nested inside the current execution, so depth
+    /// limits and the call stack carry over.
+    pub fn execute(&mut self, set: &Template, name: &str, data: &Value) -> Result<String, Error> {
+        let _ = data;
+        Err(Error::NoTemplate { name: name.to_string(), set: set.name.clone() })
+    }
+}
