@@ -1,0 +1,32 @@
+//! tiphys-patch: the patch algorithms of the Kubernetes API server and of `kubectl apply`,
+//! as pure functions over `serde_json::Value`.
+//!
+//! Why a crate of its own: the sandbox API server must answer `PATCH` requests exactly like a
+//! real API server, and the diff engine and the kube adapter must predict what an apply would
+//! do without asking a server. All three need the same merge rules, so they live here once.
+//!
+//! What it does:
+//! - RFC 6902 JSON patch ([`apply_json_patch`]) and RFC 7386 merge patch ([`apply_merge_patch`]);
+//! - Kubernetes strategic merge patch ([`apply_strategic_merge_patch`]) with the merge keys and
+//!   patch strategies of the built-in types ([`schema`]), and the patch computations kubectl
+//!   does for client-side apply ([`create_two_way_merge_patch`], [`create_three_way_merge_patch`]);
+//! - server-side apply ([`server_side_apply`]) and field ownership for ordinary writes
+//!   ([`update_managed_fields`]), with `managedFields` in the `FieldsV1` encoding ([`FieldSet`]).
+//!
+//! What it deliberately does not do: I/O, defaulting, validation, resourceVersion or uid
+//! handling, status-subresource splitting. Those belong to the caller (the sandbox). Time is a
+//! parameter (`now`, RFC 3339), never read from a clock.
+
+mod error;
+mod fieldset;
+mod json;
+pub mod schema;
+mod ssa;
+mod strategic;
+
+pub use error::{Conflict, Conflicts, PatchError};
+pub use fieldset::{FieldPath, FieldSet, PathElement};
+pub use json::{apply_json_patch, apply_merge_patch};
+pub use schema::{FieldSchema, ListType, field_schema, is_builtin, merge_key};
+pub use ssa::{ManagedFieldsEntry, Operation, managed_fields, server_side_apply, update_managed_fields};
+pub use strategic::{apply_strategic_merge_patch, create_three_way_merge_patch, create_two_way_merge_patch};

@@ -1,0 +1,502 @@
+//! Server-side apply and field ownership (`metadata.managedFields`), following the rules of
+//! structured-merge-diff as the API server uses them:
+//!
+//! - an apply merges the configuration into the live object (keyed lists by key, sets by
+//!   value, atomic lists and structs as a whole) and makes the manager own exactly the fields
+//!   of the configuration;
+//! - fields the manager applied last time and no longer applies are removed, unless another
+//!   manager still owns them;
+//! - changing a field another manager owns is a conflict, unless `force` is set, which moves
+//!   the field to the applier; applying the same value as another manager shares ownership;
+//! - an ordinary write (`Update`) gives the writer every field it changed and takes those
+//!   fields away from everyone else, which is what makes a later apply conflict.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use tiphys_resource::GroupVersionKind;
+
+use crate::error::json_type;
+use crate::fieldset::key_element;
+use crate::schema::{Cursor, ListType};
+use crate::{Conflict, Conflicts, FieldPath, FieldSet, PatchError, PathElement};
+
+/// The kind of write that produced a `managedFields` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    /// Server-side apply (`PATCH` with `application/apply-patch+yaml`).
+    Apply,
+    /// Any other write: create, update, JSON/merge/strategic patch.
+    Update,
+}
+
+impl Operation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Apply => "Apply",
+            Self::Update => "Update",
+        }
+    }
+}
+
+/// One entry of `metadata.managedFields`: which fields one manager owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedFieldsEntry {
+    /// The field manager, e.g. `kubectl`, `argocd-controller`.
+    pub manager: String,
+    /// How the manager wrote the fields.
+    pub operation: Operation,
+    /// The `apiVersion` the fields were written through, e.g. `apps/v1`.
+    pub api_version: String,
+    /// When the entry last changed (RFC 3339).
+    pub time: Option<String>,
+    /// The subresource written (`status`, `scale`), empty for the main resource.
+    pub subresource: String,
+    /// The owned fields.
+    pub fields: FieldSet,
+}
+
+impl ManagedFieldsEntry {
+    /// Whether `self` is the entry of this writer. Apply entries are one per manager; update
+    /// entries are per manager, API version and subresource, as on the API server.
+    fn is(&self, manager: &str, operation: Operation, api_version: &str) -> bool {
+        self.manager == manager
+            && self.operation == operation
+            && self.subresource.is_empty()
+            && (operation == Operation::Apply || self.api_version == api_version)
+    }
+
+    /// The manager as conflict messages print it.
+    fn display_name(&self) -> String {
+        let mut name = format!("{:?}", self.manager);
+        if !self.subresource.is_empty() {
+            name = format!("{name} with subresource {:?}", self.subresource);
+        }
+        if self.operation == Operation::Update {
+            name = format!("{name} using {}", self.api_version);
+        }
+        name
+    }
+
+    fn from_json(value: &Value) -> Result<Self, PatchError> {
+        let text = |field: &str| value.get(field).and_then(Value::as_str).map(str::to_string);
+        let operation = match text("operation").as_deref() {
+            Some("Apply") => Operation::Apply,
+            Some("Update") => Operation::Update,
+            other => {
+                return Err(PatchError::InvalidManagedFields(format!(
+                    "operation {other:?} is neither \"Apply\" nor \"Update\""
+                )));
+            }
+        };
+        let fields = match value.get("fieldsV1") {
+            Some(fields) => FieldSet::from_fields_v1(fields)?,
+            None => FieldSet::new(),
+        };
+        Ok(Self {
+            manager: text("manager").unwrap_or_default(),
+            operation,
+            api_version: text("apiVersion").unwrap_or_default(),
+            time: text("time"),
+            subresource: text("subresource").unwrap_or_default(),
+            fields,
+        })
+    }
+
+    /// The entry as the API server writes it into `metadata.managedFields`.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("manager".into(), Value::String(self.manager.clone()));
+        map.insert("operation".into(), Value::String(self.operation.as_str().into()));
+        map.insert("apiVersion".into(), Value::String(self.api_version.clone()));
+        if let Some(time) = &self.time {
+            map.insert("time".into(), Value::String(time.clone()));
+        }
+        map.insert("fieldsType".into(), Value::String("FieldsV1".into()));
+        map.insert("fieldsV1".into(), self.fields.to_fields_v1());
+        if !self.subresource.is_empty() {
+            map.insert("subresource".into(), Value::String(self.subresource.clone()));
+        }
+        Value::Object(map)
+    }
+}
+
+/// Decodes `metadata.managedFields` of an object (empty when absent).
+pub fn managed_fields(object: &Value) -> Result<Vec<ManagedFieldsEntry>, PatchError> {
+    match object.pointer("/metadata/managedFields") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(entries)) => entries.iter().map(ManagedFieldsEntry::from_json).collect(),
+        Some(other) => {
+            Err(PatchError::InvalidManagedFields(format!("expected a list, found {}", json_type(other))))
+        }
+    }
+}
+
+/// Metadata the server owns; never part of anyone's field set.
+const SERVER_METADATA: &[&str] = &[
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "selfLink",
+];
+
+/// Every owned-able path of `value` with the value found there. Keyed list elements map to
+/// `null` so that only their fields, never the element itself, count as modified.
+fn members<'a>(value: &'a Value, gvk: &GroupVersionKind) -> BTreeMap<FieldPath, &'a Value> {
+    static ELEMENT: Value = Value::Null;
+    fn walk<'a>(
+        value: &'a Value,
+        cursor: Cursor,
+        prefix: &mut Vec<PathElement>,
+        out: &mut BTreeMap<FieldPath, &'a Value>,
+    ) {
+        let Value::Object(map) = value else { return };
+        for (key, child) in map {
+            match prefix.as_slice() {
+                [] if key == "apiVersion" || key == "kind" => continue,
+                [PathElement::Field(m)] if m == "metadata" && SERVER_METADATA.contains(&key.as_str()) => {
+                    continue;
+                }
+                _ => {}
+            }
+            let (schema, child_cursor) = cursor.field(key);
+            prefix.push(PathElement::Field(key.clone()));
+            match child {
+                Value::Object(inner) if !inner.is_empty() && !schema.atomic => {
+                    walk(child, child_cursor, prefix, out)
+                }
+                Value::Array(items) => match schema.list {
+                    Some(ListType::Map { keys, .. }) => {
+                        for (index, item) in items.iter().enumerate() {
+                            prefix.push(list_element(item, keys, index));
+                            out.insert(FieldPath(prefix.clone()), &ELEMENT);
+                            walk(item, child_cursor, prefix, out);
+                            prefix.pop();
+                        }
+                    }
+                    Some(ListType::Set) => {
+                        for item in items {
+                            prefix.push(PathElement::Value(item.to_string()));
+                            out.insert(FieldPath(prefix.clone()), item);
+                            prefix.pop();
+                        }
+                    }
+                    _ => {
+                        out.insert(FieldPath(prefix.clone()), child);
+                    }
+                },
+                _ => {
+                    out.insert(FieldPath(prefix.clone()), child);
+                }
+            }
+            prefix.pop();
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(value, Cursor::root(gvk), &mut Vec::new(), &mut out);
+    out
+}
+
+/// The path element of a keyed-list item: its keys, `protocol` defaulting to `TCP` as the
+/// API server's schema declares; the index when a key is missing.
+fn list_element(item: &Value, keys: &[&str], index: usize) -> PathElement {
+    let mut pairs = Vec::new();
+    for key in keys {
+        match item.get(*key) {
+            Some(value) => pairs.push((key.to_string(), value.clone())),
+            None if *key == "protocol" => pairs.push((key.to_string(), Value::String("TCP".into()))),
+            None => return PathElement::Index(index),
+        }
+    }
+    key_element(pairs)
+}
+
+fn field_set<'a>(members: impl IntoIterator<Item = &'a FieldPath>) -> FieldSet {
+    let mut set = FieldSet::new();
+    for path in members {
+        set.insert(&path.0);
+    }
+    set
+}
+
+/// How the object changed, as sets of paths.
+struct Comparison {
+    changed: FieldSet,
+    removed: FieldSet,
+}
+
+fn compare(old: &Value, new: &Value, gvk: &GroupVersionKind) -> Comparison {
+    let old_members = members(old, gvk);
+    let new_members = members(new, gvk);
+    let changed = field_set(
+        new_members.iter().filter(|(path, value)| old_members.get(*path) != Some(*value)).map(|(p, _)| p),
+    );
+    let removed = field_set(old_members.keys().filter(|path| !new_members.contains_key(*path)));
+    Comparison { changed, removed }
+}
+
+/// Server-side apply of `applied` (the manager's whole intent for the object) onto `live`
+/// (`None` on create) by `manager`, as the API server does for `PATCH` with
+/// `application/apply-patch+yaml`. Returns the new object with `metadata.managedFields`
+/// updated (operation `Apply`, `time = now`), or [`PatchError::Conflicts`] when fields owned by
+/// other managers would change and `force` is false.
+pub fn server_side_apply(
+    live: Option<&Value>,
+    applied: &Value,
+    manager: &str,
+    force: bool,
+    gvk: &GroupVersionKind,
+    now: &str,
+) -> Result<Value, PatchError> {
+    if !applied.is_object() {
+        return Err(PatchError::NotAnObject { what: "the applied configuration", found: json_type(applied) });
+    }
+    let empty = Value::Object(Map::new());
+    let live = live.unwrap_or(&empty);
+    let mut applied = applied.clone();
+    drop_nulls(&mut applied);
+    if let Some(Value::Object(meta)) = applied.get_mut("metadata") {
+        meta.remove("managedFields");
+    }
+    let mut entries = managed_fields(live)?;
+    let api_version = gvk.api_version();
+    let applied_set = field_set(members(&applied, gvk).keys());
+    let mut merged = merge_applied(live, &applied, Cursor::root(gvk));
+
+    let position = entries.iter().position(|e| e.is(manager, Operation::Apply, &api_version));
+    let last_set = position.map(|i| entries[i].fields.clone()).unwrap_or_default();
+    let entry = ManagedFieldsEntry {
+        manager: manager.to_string(),
+        operation: Operation::Apply,
+        api_version: api_version.clone(),
+        time: Some(now.to_string()),
+        subresource: String::new(),
+        fields: applied_set,
+    };
+    let me = match position {
+        Some(i) => {
+            entries[i] = entry;
+            i
+        }
+        None => {
+            entries.push(entry);
+            entries.len() - 1
+        }
+    };
+
+    let owned = entries.iter().fold(FieldSet::new(), |acc, e| acc.union(&e.fields));
+    for path in last_set.difference(&owned).paths() {
+        if !owned.has_prefix(&path.0) {
+            remove_path(&mut merged, &path.0, Cursor::root(gvk));
+        }
+    }
+
+    let comparison = compare(live, &merged, gvk);
+    let mut conflicts = Vec::new();
+    for (i, entry) in entries.iter_mut().enumerate() {
+        if i == me {
+            continue;
+        }
+        let contested = entry.fields.intersection(&comparison.changed);
+        if contested.is_empty() {
+            continue;
+        }
+        if force {
+            entry.fields = entry.fields.difference(&contested);
+        } else {
+            let manager = entry.display_name();
+            conflicts.extend(
+                contested
+                    .paths()
+                    .into_iter()
+                    .map(|p| Conflict { manager: manager.clone(), field: p.to_string() }),
+            );
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(PatchError::Conflicts(Conflicts(conflicts)));
+    }
+    finish(&mut merged, entries, &comparison.removed);
+    Ok(merged)
+}
+
+/// Records the ownership change of an ordinary write (create, update, non-apply patch) by
+/// `manager`: it gains every field that differs between `old` (`None` on create) and `new`,
+/// and other managers lose those fields. Returns `new` with `metadata.managedFields` set.
+/// When the writer replaced `managedFields` itself, its version is kept, as the API server does.
+pub fn update_managed_fields(
+    old: Option<&Value>,
+    new: &Value,
+    manager: &str,
+    gvk: &GroupVersionKind,
+    now: &str,
+) -> Result<Value, PatchError> {
+    let empty = Value::Object(Map::new());
+    let old = old.unwrap_or(&empty);
+    let written = new.pointer("/metadata/managedFields");
+    if written.is_some() && written != old.pointer("/metadata/managedFields") {
+        managed_fields(new)?;
+        return Ok(new.clone());
+    }
+    let mut entries = managed_fields(old)?;
+    let mut result = new.clone();
+    let comparison = compare(old, new, gvk);
+    for entry in &mut entries {
+        entry.fields = entry.fields.difference(&comparison.changed);
+    }
+    let api_version = gvk.api_version();
+    if !comparison.changed.is_empty() {
+        match entries.iter_mut().find(|e| e.is(manager, Operation::Update, &api_version)) {
+            Some(entry) => {
+                entry.fields = entry.fields.union(&comparison.changed);
+                entry.time = Some(now.to_string());
+            }
+            None => entries.push(ManagedFieldsEntry {
+                manager: manager.to_string(),
+                operation: Operation::Update,
+                api_version,
+                time: Some(now.to_string()),
+                subresource: String::new(),
+                fields: comparison.changed.clone(),
+            }),
+        }
+    }
+    finish(&mut result, entries, &comparison.removed);
+    Ok(result)
+}
+
+/// Drops removed fields from every entry, drops empty entries, sorts them as the API server
+/// does (Apply before Update, then by time, manager, API version) and writes them back.
+fn finish(object: &mut Value, mut entries: Vec<ManagedFieldsEntry>, removed: &FieldSet) {
+    for entry in &mut entries {
+        entry.fields = entry.fields.difference(removed);
+    }
+    entries.retain(|e| !e.fields.is_empty());
+    entries.sort_by(|a, b| {
+        (a.operation, &a.time, &a.manager, &a.api_version, &a.subresource).cmp(&(
+            b.operation,
+            &b.time,
+            &b.manager,
+            &b.api_version,
+            &b.subresource,
+        ))
+    });
+    let Value::Object(map) = object else { return };
+    let meta = map.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(meta) = meta {
+        if entries.is_empty() {
+            meta.remove("managedFields");
+        } else {
+            meta.insert(
+                "managedFields".into(),
+                Value::Array(entries.iter().map(ManagedFieldsEntry::to_json).collect()),
+            );
+        }
+    }
+}
+
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+/// Merges an applied configuration into the live object with apply semantics.
+fn merge_applied(live: &Value, applied: &Value, cursor: Cursor) -> Value {
+    match (live, applied) {
+        (Value::Object(live_map), Value::Object(applied_map)) => {
+            let mut out = live_map.clone();
+            for (key, value) in applied_map {
+                let (schema, child) = cursor.field(key);
+                let merged = match out.get(key) {
+                    Some(existing) if !schema.atomic => match schema.list {
+                        Some(list) => merge_list(existing, value, list, child),
+                        None => merge_applied(existing, value, child),
+                    },
+                    _ => value.clone(),
+                };
+                out.insert(key.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        _ => applied.clone(),
+    }
+}
+
+fn merge_list(live: &Value, applied: &Value, list: ListType, cursor: Cursor) -> Value {
+    let (Value::Array(live_items), Value::Array(applied_items)) = (live, applied) else {
+        return applied.clone();
+    };
+    match list {
+        ListType::Atomic => applied.clone(),
+        ListType::Set => {
+            let mut out = live_items.clone();
+            out.extend(applied_items.iter().filter(|item| !live_items.contains(item)).cloned());
+            Value::Array(out)
+        }
+        ListType::Map { keys, .. } => {
+            let mut out = live_items.clone();
+            for (index, item) in applied_items.iter().enumerate() {
+                let key = list_element(item, keys, index);
+                let found = match key {
+                    PathElement::Index(_) => None,
+                    _ => out.iter().enumerate().position(|(i, o)| list_element(o, keys, i) == key),
+                };
+                match found {
+                    Some(i) => out[i] = merge_applied(&out[i], item, cursor),
+                    None => out.push(item.clone()),
+                }
+            }
+            Value::Array(out)
+        }
+    }
+}
+
+/// Removes the field or list element at `path`; missing paths are ignored.
+fn remove_path(value: &mut Value, path: &[PathElement], cursor: Cursor) {
+    let Some((first, rest)) = path.split_first() else { return };
+    match (value, first) {
+        (Value::Object(map), PathElement::Field(name)) => {
+            if rest.is_empty() {
+                map.shift_remove(name);
+            } else if let Some(child) = map.get_mut(name) {
+                let (schema, child_cursor) = cursor.field(name);
+                match (child, schema.list, rest.first()) {
+                    (Value::Array(items), Some(ListType::Map { keys, .. }), Some(element)) => {
+                        let found = items
+                            .iter()
+                            .enumerate()
+                            .position(|(i, item)| list_element(item, keys, i) == *element);
+                        if let Some(i) = found {
+                            if rest.len() == 1 {
+                                items.remove(i);
+                            } else {
+                                remove_path(&mut items[i], &rest[1..], child_cursor);
+                            }
+                        }
+                    }
+                    (Value::Array(items), Some(ListType::Set), Some(PathElement::Value(v))) => {
+                        let value = serde_json::from_str::<Value>(v).ok();
+                        items.retain(|item| value.as_ref() != Some(item));
+                    }
+                    (child, _, _) => remove_path(child, rest, child_cursor),
+                }
+            }
+        }
+        (Value::Array(items), PathElement::Index(i)) if rest.is_empty() && *i < items.len() => {
+            items.remove(*i);
+        }
+        _ => {}
+    }
+}
