@@ -370,7 +370,8 @@ fn diff_lists(
     let mut deleted = Vec::new();
     for (item, id) in new.iter().zip(&new_ids) {
         match old_ids.iter().position(|o| o == id) {
-            None => changed.push(item.clone()),
+            None if options.changes => changed.push(item.clone()),
+            None => {}
             Some(i) if old[i] != *item => {
                 if let (Some(k), Value::Object(o), Value::Object(n)) = (merge_key, &old[i], item) {
                     let mut sub = diff_maps(o, n, cursor, options);
@@ -401,10 +402,7 @@ fn diff_lists(
             });
         }
     }
-    let mut elements = Vec::new();
-    if options.changes {
-        elements = changed;
-    }
+    let mut elements = changed;
     if options.deletions && !deleted.is_empty() {
         if merge_key.is_some() {
             elements.extend(deleted.clone());
