@@ -1,0 +1,394 @@
+//! Rendered files → manifests and hooks, in the order and byte format `helm template` prints.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use tiphys_resource::annotations::{HELM_HOOK, HELM_HOOK_WEIGHT};
+
+use crate::Error;
+
+/// Helm's install order by kind; unknown kinds go last, alphabetically.
+pub const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
+/// One document of the rendered output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// The template it came from, e.g. `mychart/templates/service.yaml`.
+    pub source: String,
+    /// The document text as Helm keeps it (leading blanks trimmed).
+    pub content: String,
+    /// `kind` of the document (empty when it has none).
+    pub kind: String,
+    /// Hook events (`pre-install`, `test`, ...) for hook documents, empty otherwise.
+    pub hook_events: Vec<String>,
+    /// `helm.sh/hook-weight` (0 when absent or not an integer).
+    pub hook_weight: i64,
+}
+
+impl Manifest {
+    /// Whether this is a hook (Helm prints hooks after all other manifests).
+    pub fn is_hook(&self) -> bool {
+        !self.hook_events.is_empty()
+    }
+
+    /// Whether this is a test hook (`--skip-tests` drops these).
+    pub fn is_test(&self) -> bool {
+        self.hook_events.iter().any(|e| e == "test" || e == "test-success")
+    }
+}
+
+/// Splits a rendered file into documents the way Helm does: at `---` at the start of a line
+/// (plus any whitespace after it), dropping empty pieces and leading blanks of each piece.
+pub fn split_manifests(text: &str) -> Vec<String> {
+    let text = text.trim_start();
+    let mut docs = Vec::new();
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let at_line_start = i == 0 || bytes[i - 1] == b'\n';
+        if at_line_start && bytes[i..].starts_with(b"---") {
+            docs.push(&text[start..i]);
+            let mut j = i + 3;
+            while j < bytes.len() && matches!(bytes[j], b' ' | b'\t' | b'\n' | b'\r' | 0x0c) {
+                j += 1;
+            }
+            start = j;
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    docs.push(&text[start..]);
+    docs.into_iter().filter(|d| !d.is_empty()).map(|d| d.trim_start().to_string()).collect()
+}
+
+/// Sorts rendered files (name → text) into manifests and hooks, each in install order.
+/// Partials and blank files are skipped; a document that is not valid YAML fails with Helm's
+/// `YAML parse error on FILE: ...`.
+pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Manifest>, Vec<Manifest>), Error> {
+    let mut generic = Vec::new();
+    let mut hooks = Vec::new();
+    for (path, content) in files {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        if base.starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        for doc in split_manifests(content) {
+            let head = parse_head(path, &doc)?;
+            let manifest = Manifest {
+                source: path.clone(),
+                content: doc,
+                kind: head.kind,
+                hook_events: Vec::new(),
+                hook_weight: 0,
+            };
+            let Some(hook) = head.annotations.get(HELM_HOOK) else {
+                generic.push(manifest);
+                continue;
+            };
+            let events: Vec<String> = hook.split(',').map(|e| e.trim().to_lowercase()).collect();
+            if events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
+                // Helm drops documents whose hook names it does not know.
+                continue;
+            }
+            let weight = head.annotations.get(HELM_HOOK_WEIGHT).and_then(|w| w.parse().ok()).unwrap_or(0);
+            hooks.push(Manifest { hook_events: events, hook_weight: weight, ..manifest });
+        }
+    }
+    sort_by_kind(&mut generic);
+    sort_by_kind(&mut hooks);
+    Ok((generic, hooks))
+}
+
+fn sort_by_kind(list: &mut [Manifest]) {
+    let rank = |k: &str| INSTALL_ORDER.iter().position(|x| *x == k);
+    list.sort_by(|a, b| match (rank(&a.kind), rank(&b.kind)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.kind.cmp(&b.kind),
+    });
+}
+
+struct Head {
+    kind: String,
+    annotations: BTreeMap<String, String>,
+}
+
+fn parse_head(path: &str, doc: &str) -> Result<Head, Error> {
+    let value = tiphys_resource::yaml::parse_document(doc).map_err(|e| Error::Yaml {
+        file: path.to_string(),
+        message: format!(
+            "error converting YAML to JSON: yaml: line {}: {}",
+            e.line,
+            go_yaml_message(&e.message)
+        ),
+    })?;
+    let unmarshal = |what: &str, field: &str, ty: &str| Error::Yaml {
+        file: path.to_string(),
+        message: format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into Go struct field {field} of type {ty}"
+        ),
+    };
+    let obj = match &value {
+        Value::Object(m) => m,
+        Value::Null => return Ok(Head { kind: String::new(), annotations: BTreeMap::new() }),
+        other => return Err(unmarshal(json_kind(other), "", "util.SimpleHead")),
+    };
+    let kind = match obj.get("kind") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => return Err(unmarshal(json_kind(other), "SimpleHead.kind", "string")),
+    };
+    let mut annotations = BTreeMap::new();
+    match obj.get("metadata") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(md)) => match md.get("annotations") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(a)) => {
+                for (k, v) in a {
+                    match v {
+                        Value::String(s) => {
+                            annotations.insert(k.clone(), s.clone());
+                        }
+                        Value::Null => {}
+                        other => {
+                            return Err(unmarshal(
+                                json_kind(other),
+                                "SimpleHead.metadata.annotations",
+                                "string",
+                            ));
+                        }
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(unmarshal(
+                    json_kind(other),
+                    "SimpleHead.metadata.annotations",
+                    "map[string]string",
+                ));
+            }
+        },
+        Some(other) => {
+            return Err(unmarshal(
+                json_kind(other),
+                "SimpleHead.metadata",
+                "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
+            ));
+        }
+    }
+    Ok(Head { kind, annotations })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::Object(_) => "object",
+        Value::Null => "null",
+    }
+}
+
+/// Maps our YAML parser's explanations onto go-yaml's wording for the common mistakes.
+fn go_yaml_message(message: &str) -> String {
+    let m = message.to_lowercase();
+    if m.contains("mapping values are not allowed") {
+        "mapping values are not allowed in this context".into()
+    } else if m.contains("did not find expected key") {
+        "did not find expected key".into()
+    } else if m.contains("tab") {
+        "found character that cannot start any token".into()
+    } else {
+        "could not find expected ':'".into()
+    }
+}
+
+/// Options for assembling `helm template` output.
+#[derive(Debug, Clone, Default)]
+pub struct OutputOptions {
+    /// Print `crds/` files first (`--include-crds`).
+    pub include_crds: bool,
+    /// Leave out test hooks (`--skip-tests`).
+    pub skip_tests: bool,
+    /// Leave out every hook (`--no-hooks`).
+    pub no_hooks: bool,
+    /// Only templates matching these globs (`--show-only`), in the given order.
+    pub show_only: Vec<String>,
+}
+
+/// Assembles the text `helm template` prints from CRDs, manifests and hooks.
+pub fn assemble(
+    crds: &[(String, String)],
+    manifests: &[Manifest],
+    hooks: &[Manifest],
+    opts: &OutputOptions,
+) -> Result<String, Error> {
+    let mut release = String::new();
+    if opts.include_crds {
+        for (name, data) in crds {
+            release.push_str(&format!("---\n# Source: {name}\n{data}\n"));
+        }
+    }
+    for m in manifests {
+        release.push_str(&format!("---\n# Source: {}\n{}\n", m.source, m.content));
+    }
+    let mut out = release.trim().to_string();
+    out.push('\n');
+    if !opts.no_hooks {
+        for h in hooks {
+            if opts.skip_tests && h.is_test() {
+                continue;
+            }
+            out.push_str(&format!("---\n# Source: {}\n{}\n", h.source, h.content));
+        }
+    }
+    if opts.show_only.is_empty() {
+        return Ok(out);
+    }
+    let docs = split_manifests(&out);
+    let mut selected = String::new();
+    for pattern in &opts.show_only {
+        let mut missing = true;
+        for doc in &docs {
+            let Some(path) = source_path(doc) else { continue };
+            if crate::ignore::glob_match(pattern, path) {
+                selected.push_str(&format!("---\n{doc}\n"));
+                missing = false;
+            }
+        }
+        if missing {
+            return Err(Error::ShowOnly(pattern.clone()));
+        }
+    }
+    Ok(selected)
+}
+
+/// The chart-relative path in a document's `# Source: chart/PATH` line.
+fn source_path(doc: &str) -> Option<&str> {
+    let idx = doc.find("# Source: ")?;
+    let rest = &doc[idx + "# Source: ".len()..];
+    let line = rest.split('\n').next()?;
+    let (chart, path) = line.split_once('/')?;
+    (!chart.is_empty() && !path.is_empty()).then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_trailing_blank_lines_like_helm() {
+        let docs =
+            split_manifests("a: 1\n\n---   \n\n\nb: 2\n  \n--- # c\nc: 3\n---\n---\nd: 4\n  ---\ne: 5\n\n\n");
+        assert_eq!(docs, vec!["a: 1\n\n", "b: 2\n  \n", "# c\nc: 3\n", "d: 4\n  ---\ne: 5\n\n\n"]);
+    }
+
+    #[test]
+    fn kinds_sort_in_install_order_and_hooks_separate() {
+        let mut files = BTreeMap::new();
+        files.insert(
+            "c/templates/a.yaml".to_string(),
+            "kind: Deployment\n---\nkind: Zed\n---\nkind: Alpha\n".to_string(),
+        );
+        files.insert(
+            "c/templates/b.yaml".to_string(),
+            "kind: Namespace\n---\nkind: Pod\nmetadata:\n  annotations:\n    helm.sh/hook: test\n---\nkind: Job\nmetadata:\n  annotations:\n    helm.sh/hook: nonsense\n".to_string(),
+        );
+        files.insert("c/templates/_p.tpl".to_string(), "kind: Secret\n".to_string());
+        let (generic, hooks) = sort_manifests(&files).unwrap_or_default();
+        let kinds: Vec<&str> = generic.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["Namespace", "Deployment", "Alpha", "Zed"]);
+        assert_eq!(hooks.len(), 1);
+        assert!(hooks[0].is_test());
+    }
+
+    #[test]
+    fn bad_yaml_names_the_file() {
+        let mut files = BTreeMap::new();
+        files.insert("c/templates/x.yaml".to_string(), "a: b\ninvalid\n".to_string());
+        let err = sort_manifests(&files).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.starts_with(
+                "YAML parse error on c/templates/x.yaml: error converting YAML to JSON: yaml: line "
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn show_only_missing_template_errors() {
+        let m = Manifest {
+            source: "c/templates/a.yaml".into(),
+            content: "kind: A\n".into(),
+            kind: "A".into(),
+            hook_events: vec![],
+            hook_weight: 0,
+        };
+        let opts = OutputOptions { show_only: vec!["templates/b.yaml".into()], ..OutputOptions::default() };
+        assert_eq!(
+            assemble(&[], &[m.clone()], &[], &opts).err().map(|e| e.to_string()),
+            Some("could not find template templates/b.yaml in chart".into())
+        );
+        let opts = OutputOptions { show_only: vec!["templates/*.yaml".into()], ..OutputOptions::default() };
+        assert_eq!(
+            assemble(&[], &[m], &[], &opts).ok(),
+            Some("---\n# Source: c/templates/a.yaml\nkind: A\n\n".into())
+        );
+    }
+}
