@@ -46,11 +46,21 @@ pub enum Error {
     /// `error calling NAME: ...`. Functions return this for bad arguments.
     #[error("{0}")]
     Func(String),
+    /// A function argument of the wrong count or type; reported like Go's reflection checks
+    /// (`wrong number of args for NAME: want 1 got 0`, `wrong type for value; ...`), without
+    /// the `error calling` prefix.
+    #[error("{0}")]
+    Arg(String),
 }
 
 impl Error {
     /// Shorthand for a function error.
     pub fn func(msg: impl Into<String>) -> Error {
         Error::Func(msg.into())
+    }
+
+    /// Shorthand for an argument count/type error.
+    pub fn arg(msg: impl Into<String>) -> Error {
+        Error::Arg(msg.into())
     }
 }

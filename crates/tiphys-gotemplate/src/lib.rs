@@ -14,7 +14,14 @@
 //!
 //! The crate is pure: no clock, no entropy, no I/O. `now` and random seeds are parameters.
 
+mod builtins;
 mod error;
+mod exec;
+mod gofmt;
+mod json;
+mod parse;
+pub mod semver;
+pub mod sprig_time;
 mod value;
 
 pub mod sprig;
@@ -68,6 +75,7 @@ pub const DEFAULT_MAX_DEPTH: usize = 1000;
 #[derive(Clone)]
 pub struct Template {
     name: String,
+    trees: HashMap<String, Arc<parse::Tree>>,
     funcs: Arc<FuncMap>,
     missing_key: MissingKey,
     max_depth: usize,
@@ -83,6 +91,7 @@ impl Template {
     pub fn with_funcs(name: &str, funcs: FuncMap) -> Template {
         Template {
             name: name.to_string(),
+            trees: HashMap::new(),
             funcs: Arc::new(funcs),
             missing_key: MissingKey::Default,
             max_depth: DEFAULT_MAX_DEPTH,
@@ -111,32 +120,42 @@ impl Template {
     /// As in Go, a file that contains only definitions (an empty body) does not replace an
     /// existing template of the same name, and later definitions replace earlier ones.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
-        let _ = text;
-        Err(Error::Parse { name: name.to_string(), line: 1, message: "parser not built yet".into() })
+        let funcs = self.funcs.clone();
+        let has = move |f: &str| funcs.contains_key(f) || builtins::NAMES.contains(&f);
+        let parsed = parse::parse(name, text, &has)?;
+        parse::add_tree(&mut self.trees, parsed.main);
+        for d in parsed.defines {
+            parse::add_tree(&mut self.trees, d);
+        }
+        Ok(())
     }
 
     /// Whether a template called `name` is in the set.
     pub fn has(&self, name: &str) -> bool {
-        let _ = name;
-        false
+        self.trees.contains_key(name)
     }
 
     /// The names of all templates in the set, sorted.
     pub fn names(&self) -> Vec<String> {
-        Vec::new()
+        let mut v: Vec<String> = self.trees.keys().cloned().collect();
+        v.sort();
+        v
     }
 
     /// Executes the template `name` with `data` (Go's `ExecuteTemplate`).
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
-        let _ = data;
-        Err(Error::NoTemplate { name: name.to_string(), set: self.name.clone() })
+        let mut out = String::new();
+        let mut stack = Vec::new();
+        exec::execute(self, name, data, 0, &mut stack, &mut out)?;
+        Ok(out)
     }
 }
 
 /// What a [`Func`] can see of the running execution.
 pub struct Context<'a> {
     set: &'a Template,
-    stack: Vec<String>,
+    depth: usize,
+    stack: &'a mut Vec<String>,
 }
 
 impl<'a> Context<'a> {
@@ -149,13 +168,17 @@ impl<'a> Context<'a> {
     /// Names of the templates currently executing, outermost first (for recursion checks
     /// such as Helm's per-name `include` limit).
     pub fn stack(&self) -> &[String] {
-        &self.stack
+        self.stack
+    }
+
+    /// How many template calls deep the current execution is (0 for the top-level template).
+    pub fn depth(&self) -> usize {
+        self.depth
     }
 
     /// Executes `name` from `set` with `data` nested inside the current execution, so depth
-    /// limits and the call stack carry over.
+    /// limits and the call stack carry over. Fails with Go's message when `name` is missing.
     pub fn execute(&mut self, set: &Template, name: &str, data: &Value) -> Result<String, Error> {
-        let _ = data;
-        Err(Error::NoTemplate { name: name.to_string(), set: set.name.clone() })
+        self.run_nested(set, name, data)
     }
 }

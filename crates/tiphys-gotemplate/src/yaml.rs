@@ -1,17 +1,445 @@
-//! YAML the way Helm's `toYaml`/`fromYaml` see it (sigs.k8s.io/yaml over go-yaml v2).
+//! YAML the way Helm's `toYaml`/`fromYaml` see it: sigs.k8s.io/yaml, which marshals to JSON
+//! and re-emits through go-yaml v2. That fixes key order (go-yaml's natural sort), number
+//! printing (JSON then YAML), when strings are quoted and how long plain strings wrap at
+//! column 80.
 
-use crate::{Error, Value};
+use std::cmp::Ordering;
+use std::sync::OnceLock;
 
-/// Serializes like sigs.k8s.io/yaml `Marshal`: keys sorted, 2-space indent, sequences not
-/// indented under their key, strings quoted only when go-yaml v2 would quote them.
+use regex::Regex;
+
+use crate::{Error, Value, gofmt};
+
+/// go-yaml v2's preferred line width for plain and single-quoted scalars.
+const BEST_WIDTH: usize = 80;
+
+/// Serializes like sigs.k8s.io/yaml `Marshal` (trailing newline included; Helm's `toYaml`
+/// trims it).
 pub fn to_yaml(value: &Value) -> String {
-    let _ = value;
-    String::new()
+    let json = normalize(value);
+    let mut out = String::new();
+    match &json {
+        Value::Map(m) if !m.is_empty() => emit_map(&mut out, m, 0),
+        Value::List(l) if !l.is_empty() => emit_list(&mut out, l, 0),
+        other => {
+            out.push_str(&scalar(other, 0, false));
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Parses one YAML document like sigs.k8s.io/yaml `Unmarshal` into `interface{}`: numbers
-/// become float64 (JSON round trip), maps get string keys.
+/// become float64 (it converts through JSON), maps get string keys.
 pub fn from_yaml(text: &str) -> Result<Value, Error> {
-    let _ = text;
-    Err(Error::func("yaml parser not built yet"))
+    let json: serde_json::Value =
+        serde_saphyr::from_str_with_options(text, serde_saphyr::options! { legacy_octal_numbers: true })
+            .map_err(|e| Error::func(format!("error converting YAML to JSON: {e}")))?;
+    Ok(Value::from_json_floats(&json))
+}
+
+/// The JSON round trip: whole floats below 1e21 become ints (Go's `encoding/json` prints them
+/// without a fraction and go-yaml reads them back as ints); bytes become base64; objects their
+/// text.
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e21 && f.is_finite() => Value::Int(*f as i64),
+        Value::List(l) => Value::list(l.iter().map(normalize).collect()),
+        Value::Map(m) => Value::map(m.iter().map(|(k, x)| (k.clone(), normalize(x))).collect()),
+        Value::Bytes(_) | Value::Object(_) => Value::from_json(&v.to_json()),
+        other => other.clone(),
+    }
+}
+
+/// go-yaml v2's map key order: digit runs compare numerically, non-letters before letters.
+fn key_less(a: &str, b: &str) -> Ordering {
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    let mut i = 0;
+    while i < ar.len() && i < br.len() {
+        if ar[i] == br[i] {
+            i += 1;
+            continue;
+        }
+        let al = ar[i].is_alphabetic();
+        let bl = br[i].is_alphabetic();
+        if al && bl {
+            return ar[i].cmp(&br[i]);
+        }
+        if al || bl {
+            return if bl { Ordering::Less } else { Ordering::Greater };
+        }
+        let (mut an, mut bn) = (0i64, 0i64);
+        if ar[i] == '0' || br[i] == '0' {
+            let mut j = i;
+            while j > 0 && ar[j - 1].is_ascii_digit() {
+                j -= 1;
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && ar[ai].is_ascii_digit() {
+            an = an.saturating_mul(10).saturating_add(i64::from(ar[ai] as u8 - b'0'));
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && br[bi].is_ascii_digit() {
+            bn = bn.saturating_mul(10).saturating_add(i64::from(br[bi] as u8 - b'0'));
+            bi += 1;
+        }
+        if an != bn {
+            return an.cmp(&bn);
+        }
+        if ai != bi {
+            return ai.cmp(&bi);
+        }
+        return ar[i].cmp(&br[i]);
+    }
+    ar.len().cmp(&br.len())
+}
+
+fn sorted_keys(m: &crate::Map) -> Vec<&String> {
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort_by(|a, b| key_less(a, b));
+    keys
+}
+
+fn emit_map(out: &mut String, m: &crate::Map, indent: usize) {
+    for k in sorted_keys(m) {
+        let v = &m[k];
+        out.push_str(&" ".repeat(indent));
+        let key = scalar(&Value::string(k.as_str()), indent, true);
+        out.push_str(&key);
+        out.push(':');
+        match v {
+            Value::Map(inner) if !inner.is_empty() => {
+                out.push('\n');
+                emit_map(out, inner, indent + 2);
+            }
+            Value::List(inner) if !inner.is_empty() => {
+                out.push('\n');
+                emit_list(out, inner, indent);
+            }
+            other => {
+                out.push(' ');
+                let col = indent + key.chars().count() + 2;
+                out.push_str(
+                    &scalar(other, col, false).replace("\n\u{0}", &format!("\n{}", " ".repeat(indent + 2))),
+                );
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn emit_list(out: &mut String, l: &[Value], indent: usize) {
+    for v in l {
+        out.push_str(&" ".repeat(indent));
+        out.push_str("- ");
+        match v {
+            Value::Map(inner) if !inner.is_empty() => {
+                // first key on the dash line, the rest indented under it
+                let mut sub = String::new();
+                emit_map(&mut sub, inner, indent + 2);
+                out.push_str(&sub[indent + 2..]);
+            }
+            Value::List(inner) if !inner.is_empty() => {
+                let mut sub = String::new();
+                emit_list(&mut sub, inner, indent + 2);
+                out.push_str(&sub[indent + 2..]);
+            }
+            other => {
+                out.push_str(
+                    &scalar(other, indent + 2, false)
+                        .replace("\n\u{0}", &format!("\n{}", " ".repeat(indent + 2))),
+                );
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// Renders a scalar; block scalars mark continuation lines with `\n\0` for the caller to
+/// indent.
+fn scalar(v: &Value, column: usize, is_key: bool) -> String {
+    match v {
+        Value::Nil => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => {
+            if f.is_nan() {
+                ".nan".into()
+            } else if f.is_infinite() {
+                if *f > 0.0 { "+.inf".into() } else { "-.inf".into() }
+            } else {
+                gofmt::float_g(*f)
+            }
+        }
+        Value::String(s) => string_scalar(s, column, is_key),
+        Value::Map(_) => "{}".into(),
+        Value::List(_) => "[]".into(),
+        Value::Bytes(_) | Value::Object(_) => string_scalar(&gofmt::display(v), column, is_key),
+    }
+}
+
+fn regexes() -> &'static (Regex, Regex, Regex) {
+    static RE: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    RE.get_or_init(|| {
+        let r = |s: &str| Regex::new(s).unwrap_or_else(|_| Regex::new("$^").unwrap_or_else(|e| panic!("{e}")));
+        (
+            r(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"),
+            r(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$"),
+            r(r"^[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(([Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](\.[0-9]*)?([ \t]*(Z|[-+][0-9][0-9]?(:[0-9][0-9])?))?)?$"),
+        )
+    })
+}
+
+/// Whether go-yaml v2 would resolve this plain text to something other than a string.
+fn resolves_non_string(s: &str) -> bool {
+    const SPECIAL: &[&str] = &[
+        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no",
+        "No", "NO", "off", "Off", "OFF", "true", "True", "TRUE", "false", "False", "FALSE", ".inf", ".Inf",
+        ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN", "<<",
+    ];
+    if SPECIAL.contains(&s) {
+        return true;
+    }
+    let first = s.chars().next().unwrap_or(' ');
+    if !(first.is_ascii_digit() || matches!(first, '-' | '+' | '.')) {
+        return false;
+    }
+    let plain: String = s.chars().filter(|c| *c != '_').collect();
+    if go_parse_int(&plain) {
+        return true;
+    }
+    let (float_re, base60, ts) = regexes();
+    float_re.is_match(&plain) || base60.is_match(s) || ts.is_match(s)
+}
+
+/// `strconv.ParseInt(s, 0, 64)` / `ParseUint` acceptance.
+fn go_parse_int(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let lower = body.to_ascii_lowercase();
+    let (digits, radix) = if let Some(h) = lower.strip_prefix("0x") {
+        (h, 16)
+    } else if let Some(b) = lower.strip_prefix("0b") {
+        (b, 2)
+    } else if let Some(o) = lower.strip_prefix("0o") {
+        (o, 8)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (&lower[1..], 8)
+    } else {
+        (lower.as_str(), 10)
+    };
+    !digits.is_empty() && u64::from_str_radix(digits, radix).is_ok()
+}
+
+fn is_printable(c: char) -> bool {
+    matches!(c, '\n' | '\u{85}')
+        || ('\u{20}'..='\u{7e}').contains(&c)
+        || ('\u{a0}'..='\u{d7ff}').contains(&c)
+        || (('\u{e000}'..='\u{fffd}').contains(&c) && c != '\u{feff}')
+        || ('\u{10000}'..='\u{10ffff}').contains(&c)
+}
+
+#[derive(Default)]
+struct Analysis {
+    plain: bool,
+    single: bool,
+    block: bool,
+}
+
+/// libyaml's `yaml_emitter_analyze_scalar`, block context.
+fn analyze(s: &str) -> Analysis {
+    let chars: Vec<char> = s.chars().collect();
+    let mut a = Analysis { plain: true, single: true, block: true };
+    if chars.is_empty() {
+        a.plain = false;
+        a.block = false;
+        return a;
+    }
+    if s.starts_with("---") || s.starts_with("...") {
+        a.plain = false;
+    }
+    let blank = |c: Option<&char>| c.is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{85}'));
+    let (mut special, mut line_breaks, mut space_break, mut break_space) = (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut prev_space, mut prev_break) = (false, false);
+    let mut preceded_by_blank = true;
+    for (i, &c) in chars.iter().enumerate() {
+        let next = chars.get(i + 1);
+        let followed_by_blank = blank(next);
+        if i == 0 {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@'
+                | '`' => a.plain = false,
+                '?' | ':' | '-' if followed_by_blank => a.plain = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                ':' if followed_by_blank => a.plain = false,
+                '#' if preceded_by_blank => a.plain = false,
+                _ => {}
+            }
+        }
+        if !is_printable(c) || (c == '\u{feff}') {
+            special = true;
+        }
+        if c == '\n' || c == '\r' || c == '\u{85}' {
+            line_breaks = true;
+        }
+        if c == ' ' {
+            if i == 0 {
+                leading_space = true;
+            }
+            if i + 1 == chars.len() {
+                trailing_space = true;
+            }
+            if prev_break {
+                break_space = true;
+            }
+            prev_space = true;
+            prev_break = false;
+        } else if c == '\n' || c == '\r' || c == '\u{85}' {
+            if i == 0 {
+                leading_break = true;
+            }
+            if i + 1 == chars.len() {
+                trailing_break = true;
+            }
+            if prev_space {
+                space_break = true;
+            }
+            prev_break = true;
+            prev_space = false;
+        } else {
+            prev_space = false;
+            prev_break = false;
+        }
+        preceded_by_blank = blank(Some(&c));
+    }
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.plain = false;
+    }
+    if trailing_space {
+        a.block = false;
+    }
+    if break_space {
+        a.plain = false;
+        a.single = false;
+    }
+    if space_break || special {
+        a.plain = false;
+        a.single = false;
+        a.block = false;
+    }
+    if line_breaks {
+        a.plain = false;
+    }
+    a
+}
+
+fn string_scalar(s: &str, column: usize, is_key: bool) -> String {
+    let (_, base60, _) = regexes();
+    let can_plain = !resolves_non_string(s) && !base60.is_match(s);
+    let a = analyze(s);
+    if s.contains('\n') && !is_key && a.block {
+        return literal(s);
+    }
+    if can_plain && !s.contains('\n') && a.plain {
+        return wrap(s, column, !is_key);
+    }
+    if !s.contains('\n') && a.single && (can_plain || !resolves_non_string(s) || !s.is_empty()) && can_plain {
+        return format!("'{}'", wrap(&s.replace('\'', "''"), column + 1, !is_key));
+    }
+    double_quoted(s)
+}
+
+/// Breaks at spaces once the column passes the best width (go-yaml's plain/single writer).
+fn wrap(s: &str, start_col: usize, allow_breaks: bool) -> String {
+    if !allow_breaks {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut col = start_col;
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            if !spaces && col > BEST_WIDTH && chars.get(i + 1).is_some_and(|n| *n != ' ') {
+                out.push_str("\n\u{0}");
+                col = 0;
+            } else {
+                out.push(c);
+                col += 1;
+            }
+            spaces = true;
+        } else {
+            out.push(c);
+            col += 1;
+            spaces = false;
+        }
+    }
+    out
+}
+
+fn literal(s: &str) -> String {
+    let chomp = if !s.ends_with('\n') {
+        "-"
+    } else if s.ends_with("\n\n") || s == "\n" {
+        "+"
+    } else {
+        ""
+    };
+    let indent_hint = if s.starts_with(' ') || s.starts_with('\n') { "2" } else { "" };
+    let mut out = format!("|{indent_hint}{chomp}");
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    for line in body.split('\n') {
+        out.push_str("\n\u{0}");
+        out.push_str(line);
+    }
+    // empty lines carry no indentation in go-yaml output
+    out.replace("\n\u{0}\n", "\n\n").replace("\n\u{0}\n", "\n\n")
+}
+
+fn double_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            '\x07' => out.push_str("\\a"),
+            '\x08' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\x0b' => out.push_str("\\v"),
+            '\x0c' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\x1b' => out.push_str("\\e"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{a0}' => out.push_str("\\_"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if !is_printable(c) || c == '\u{feff}' => {
+                let n = c as u32;
+                if n <= 0xff {
+                    out.push_str(&format!("\\x{n:02X}"));
+                } else if n <= 0xffff {
+                    out.push_str(&format!("\\u{n:04X}"));
+                } else {
+                    out.push_str(&format!("\\U{n:08X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

@@ -1,0 +1,559 @@
+//! Tree-walking execution with Go's `text/template` semantics.
+
+use std::sync::Arc;
+
+use crate::parse::{Arg, ArgKind, Command, Node, Pipe, Tree};
+use crate::{Context, Error, MissingKey, Template, Value, builtins, gofmt};
+
+/// Nested template calls run on a fresh thread with this much stack every
+/// [`STACK_HOP`] levels, so deep (but limited) recursion cannot overflow the caller's stack.
+const HOP_STACK_BYTES: usize = 256 * 1024 * 1024;
+/// How many nesting levels share one stack.
+const STACK_HOP: usize = 48;
+
+/// Sprig functions that modify their first (map) argument in Go. Values here are immutable, so
+/// the updated map is written back to the variable path the argument came from
+/// (`$_ := set $ctx "k" v` then `$ctx.k`).
+const MUTATORS: &[&str] = &["set", "unset", "merge", "mergeOverwrite", "mustMerge", "mustMergeOverwrite"];
+
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+/// A value during evaluation: Go distinguishes "no value" (a missing key under
+/// `missingkey=default`) from a nil interface inside field chains.
+#[derive(Clone)]
+enum Ev {
+    Missing,
+    Val(Value),
+}
+
+impl Ev {
+    fn value(self) -> Value {
+        match self {
+            Ev::Missing => Value::Nil,
+            Ev::Val(v) => v,
+        }
+    }
+}
+
+struct State<'a, 's> {
+    set: &'a Template,
+    tree: &'a Tree,
+    out: &'s mut String,
+    vars: Vec<(String, Value)>,
+    depth: usize,
+    stack: &'s mut Vec<String>,
+}
+
+/// Executes template `name` of `set` into `out`.
+pub(crate) fn execute(
+    set: &Template,
+    name: &str,
+    data: &Value,
+    depth: usize,
+    stack: &mut Vec<String>,
+    out: &mut String,
+) -> Result<(), Error> {
+    let Some(tree) = set.trees.get(name) else {
+        return Err(Error::NoTemplate { name: name.to_string(), set: set.name.clone() });
+    };
+    run_tree(set, tree, data, depth, stack, out)
+}
+
+fn run_tree(
+    set: &Template,
+    tree: &Arc<Tree>,
+    data: &Value,
+    depth: usize,
+    stack: &mut Vec<String>,
+    out: &mut String,
+) -> Result<(), Error> {
+    if depth > 0 && depth.is_multiple_of(STACK_HOP) {
+        return std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(HOP_STACK_BYTES)
+                .spawn_scoped(s, || run_tree_here(set, tree, data, depth, stack, out))
+                .map_err(|e| Error::func(format!("cannot start template execution: {e}")))?
+                .join()
+                .unwrap_or_else(|_| Err(Error::func("template execution failed")))
+        });
+    }
+    run_tree_here(set, tree, data, depth, stack, out)
+}
+
+fn run_tree_here(
+    set: &Template,
+    tree: &Arc<Tree>,
+    data: &Value,
+    depth: usize,
+    stack: &mut Vec<String>,
+    out: &mut String,
+) -> Result<(), Error> {
+    stack.push(tree.name.clone());
+    let mut st = State { set, tree, out, vars: vec![("$".into(), data.clone())], depth, stack };
+    let r = st.walk_list(data, &tree.root);
+    st.stack.pop();
+    r.map(|_| ())
+}
+
+impl Context<'_> {
+    /// Runs `name` from `set` one level deeper than the current execution.
+    pub(crate) fn run_nested(&mut self, set: &Template, name: &str, data: &Value) -> Result<String, Error> {
+        if self.depth + 1 > set.max_depth {
+            return Err(Error::func(format!("exceeded maximum template depth ({})", set.max_depth)));
+        }
+        let mut out = String::new();
+        execute(set, name, data, self.depth + 1, self.stack, &mut out)?;
+        Ok(out)
+    }
+}
+
+impl State<'_, '_> {
+    fn err_at(&self, pos: usize, node: &dyn std::fmt::Display, msg: impl Into<String>) -> Error {
+        Error::Exec {
+            location: self.tree.location(pos),
+            template: self.tree.name.clone(),
+            node: node.to_string(),
+            message: msg.into(),
+        }
+    }
+
+    fn walk_list(&mut self, dot: &Value, list: &[Node]) -> Result<Flow, Error> {
+        for n in list {
+            match self.walk(dot, n)? {
+                Flow::Normal => {}
+                f => return Ok(f),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk(&mut self, dot: &Value, node: &Node) -> Result<Flow, Error> {
+        match node {
+            Node::Text(t) => self.out.push_str(t),
+            Node::Action(pipe) => {
+                let v = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    self.print(&v);
+                }
+            }
+            Node::If(b) | Node::With(b) => {
+                let is_with = matches!(node, Node::With(_));
+                let mark = self.vars.len();
+                let v = self.eval_pipeline(dot, &b.pipe)?.value();
+                let flow = if v.truthy() {
+                    if is_with { self.walk_list(&v, &b.list)? } else { self.walk_list(dot, &b.list)? }
+                } else if let Some(e) = &b.else_list {
+                    self.walk_list(dot, e)?
+                } else {
+                    Flow::Normal
+                };
+                self.vars.truncate(mark);
+                return Ok(flow);
+            }
+            Node::Range(b) => {
+                let mark = self.vars.len();
+                let r = self.walk_range(dot, b);
+                self.vars.truncate(mark);
+                r?;
+            }
+            Node::Template { pos, name, pipe } => {
+                let data = match pipe {
+                    Some(p) => self.eval_pipeline(dot, p)?.value(),
+                    None => Value::Nil,
+                };
+                let Some(tree) = self.set.trees.get(name) else {
+                    return Err(self.err_at(
+                        *pos,
+                        &format!("template \"{name}\""),
+                        format!("template \"{name}\" not defined"),
+                    ));
+                };
+                if self.depth + 1 > self.set.max_depth {
+                    return Err(self.err_at(
+                        *pos,
+                        &format!("template \"{name}\""),
+                        format!("exceeded maximum template depth ({})", self.set.max_depth),
+                    ));
+                }
+                let tree = tree.clone();
+                run_tree(self.set, &tree, &data, self.depth + 1, self.stack, self.out)?;
+            }
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk_range(&mut self, dot: &Value, b: &crate::parse::Branch) -> Result<(), Error> {
+        let mut plain = b.pipe.clone();
+        plain.decl.clear();
+        let val = self.eval_pipeline(dot, &plain)?.value();
+        let decls = &b.pipe.decl;
+        let mark = self.vars.len();
+        for d in decls {
+            if b.pipe.is_assign {
+                continue;
+            }
+            self.vars.push((d.clone(), Value::Nil));
+        }
+        let items: Vec<(Value, Value)> = match &val {
+            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
+            Value::Map(m) => m.iter().map(|(k, v)| (Value::string(k.as_str()), v.clone())).collect(),
+            Value::Bytes(bs) => bs
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), Value::Int(i64::from(*v))))
+                .collect(),
+            Value::Int(n) => {
+                if decls.len() > 1 {
+                    return Err(self.err_at(
+                        b.pipe.pos,
+                        &b.pipe,
+                        "can't use int to iterate over more than one variable",
+                    ));
+                }
+                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+            }
+            Value::Nil => Vec::new(),
+            other => {
+                return Err(self.err_at(
+                    b.pipe.pos,
+                    &b.pipe,
+                    format!("range can't iterate over {}", gofmt::display(other)),
+                ));
+            }
+        };
+        if items.is_empty() {
+            self.vars.truncate(mark);
+            if let Some(e) = &b.else_list {
+                self.walk_list(dot, e)?;
+            }
+            return Ok(());
+        }
+        for (k, v) in items {
+            match decls.len() {
+                1 => self.set_var_decl(&decls[0], v.clone(), b.pipe.is_assign),
+                2 => {
+                    self.set_var_decl(&decls[0], k, b.pipe.is_assign);
+                    self.set_var_decl(&decls[1], v.clone(), b.pipe.is_assign);
+                }
+                _ => {}
+            }
+            let inner = self.vars.len();
+            let flow = self.walk_list(&v, &b.list)?;
+            self.vars.truncate(inner);
+            if let Flow::Break = flow {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_back(&mut self, target: &Arg, updated: Value) {
+        let ArgKind::Variable(ids) = &target.kind else { return };
+        let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| *n == ids[0]) else { return };
+        set_path(&mut slot.1, &ids[1..], updated);
+    }
+
+    fn set_var_decl(&mut self, name: &str, v: Value, assign: bool) {
+        let _ = assign;
+        if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+            slot.1 = v;
+        }
+    }
+
+    fn print(&mut self, v: &Ev) {
+        match v {
+            Ev::Missing | Ev::Val(Value::Nil) => self.out.push_str("<no value>"),
+            Ev::Val(Value::String(s)) => self.out.push_str(s),
+            Ev::Val(Value::Int(i)) => self.out.push_str(&i.to_string()),
+            Ev::Val(v) => self.out.push_str(&gofmt::display(v)),
+        }
+    }
+
+    fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> Result<Ev, Error> {
+        let mut value: Option<Ev> = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.eval_command(dot, cmd, value)?);
+        }
+        let v = value.unwrap_or(Ev::Missing);
+        for d in &pipe.decl {
+            let val = v.clone().value();
+            if pipe.is_assign {
+                self.set_var_decl(d, val, true);
+            } else {
+                self.vars.push((d.clone(), val));
+            }
+        }
+        Ok(v)
+    }
+
+    fn not_a_function(&self, cmd: &Command, final_: &Option<Ev>) -> Result<(), Error> {
+        if cmd.args.len() > 1 || final_.is_some() {
+            return Err(self.err_at(
+                cmd.args[0].pos,
+                &cmd.args[0],
+                format!("can't give argument to non-function {}", cmd.args[0]),
+            ));
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &Value, cmd: &Command, final_: Option<Ev>) -> Result<Ev, Error> {
+        let first = &cmd.args[0];
+        match &first.kind {
+            ArgKind::Field(ids) => {
+                self.eval_field_chain(dot, first, Ev::Val(dot.clone()), ids, &cmd.args[1..], final_)
+            }
+            ArgKind::Chain(inner, ids) => {
+                let recv = self.eval_arg(dot, inner)?;
+                self.eval_field_chain(dot, first, recv, ids, &cmd.args[1..], final_)
+            }
+            ArgKind::Variable(ids) => {
+                let v = self.lookup_var(first, &ids[0])?;
+                if ids.len() == 1 {
+                    self.not_a_function(cmd, &final_)?;
+                    return Ok(Ev::Val(v));
+                }
+                self.eval_field_chain(dot, first, Ev::Val(v), &ids[1..], &cmd.args[1..], final_)
+            }
+            ArgKind::Ident(name) => self.eval_function(dot, cmd, name, final_),
+            ArgKind::Pipe(p) => {
+                self.not_a_function(cmd, &final_)?;
+                self.eval_pipeline(dot, p)
+            }
+            ArgKind::Nil => Err(self.err_at(first.pos, first, "nil is not a command")),
+            _ => {
+                self.not_a_function(cmd, &final_)?;
+                self.eval_arg(dot, first)
+            }
+        }
+    }
+
+    fn lookup_var(&self, at: &Arg, name: &str) -> Result<Value, Error> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| self.err_at(at.pos, at, format!("undefined variable: {name}")))
+    }
+
+    fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> Result<Ev, Error> {
+        Ok(match &arg.kind {
+            ArgKind::Dot => Ev::Val(dot.clone()),
+            ArgKind::Nil => Ev::Val(Value::Nil),
+            ArgKind::Bool(b) => Ev::Val(Value::Bool(*b)),
+            ArgKind::Int(i, _) => Ev::Val(Value::Int(*i)),
+            ArgKind::Float(f, _) => Ev::Val(Value::Float(*f)),
+            ArgKind::String(s, _) => Ev::Val(Value::String(s.clone())),
+            ArgKind::Field(ids) => self.eval_field_chain(dot, arg, Ev::Val(dot.clone()), ids, &[], None)?,
+            ArgKind::Variable(ids) => {
+                let v = self.lookup_var(arg, &ids[0])?;
+                if ids.len() == 1 {
+                    Ev::Val(v)
+                } else {
+                    self.eval_field_chain(dot, arg, Ev::Val(v), &ids[1..], &[], None)?
+                }
+            }
+            ArgKind::Pipe(p) => self.eval_pipeline(dot, p)?,
+            ArgKind::Chain(inner, ids) => {
+                let recv = self.eval_arg(dot, inner)?;
+                self.eval_field_chain(dot, arg, recv, ids, &[], None)?
+            }
+            ArgKind::Ident(name) => {
+                let cmd = Command { pos: arg.pos, args: vec![arg.clone()] };
+                self.eval_function(dot, &cmd, name, None)?
+            }
+        })
+    }
+
+    fn eval_field_chain(
+        &mut self,
+        dot: &Value,
+        node: &Arg,
+        mut recv: Ev,
+        ids: &[String],
+        args: &[Arg],
+        final_: Option<Ev>,
+    ) -> Result<Ev, Error> {
+        let n = ids.len();
+        for (i, id) in ids.iter().enumerate() {
+            let last = i + 1 == n;
+            recv = if last {
+                self.eval_field(dot, node, recv, id, args, final_.clone())?
+            } else {
+                self.eval_field(dot, node, recv, id, &[], None)?
+            };
+        }
+        Ok(recv)
+    }
+
+    fn eval_field(
+        &mut self,
+        dot: &Value,
+        node: &Arg,
+        recv: Ev,
+        name: &str,
+        args: &[Arg],
+        final_: Option<Ev>,
+    ) -> Result<Ev, Error> {
+        let has_args = !args.is_empty() || final_.is_some();
+        let recv = match recv {
+            Ev::Missing => {
+                if self.set.missing_key == MissingKey::Error {
+                    return Err(self.err_at(
+                        node.pos,
+                        node,
+                        format!("nil data; no entry for key \"{name}\""),
+                    ));
+                }
+                return Ok(Ev::Missing);
+            }
+            Ev::Val(v) => v,
+        };
+        match &recv {
+            Value::Map(m) => {
+                if has_args {
+                    return Err(self.err_at(
+                        node.pos,
+                        node,
+                        format!("{name} is not a method but has arguments"),
+                    ));
+                }
+                match m.get(name) {
+                    Some(v) => Ok(Ev::Val(v.clone())),
+                    None => match self.set.missing_key {
+                        MissingKey::Default => Ok(Ev::Missing),
+                        MissingKey::Zero => Ok(Ev::Val(Value::Nil)),
+                        MissingKey::Error => {
+                            Err(self.err_at(node.pos, node, format!("map has no entry for key \"{name}\"")))
+                        }
+                    },
+                }
+            }
+            Value::Object(o) => {
+                if o.has_method(name) {
+                    let mut argv = Vec::with_capacity(args.len() + 1);
+                    for a in args {
+                        argv.push(self.eval_arg(dot, a)?.value());
+                    }
+                    if let Some(f) = final_ {
+                        argv.push(f.value());
+                    }
+                    return match o.call(name, &argv) {
+                        Some(Ok(v)) => Ok(Ev::Val(v)),
+                        Some(Err(e)) => {
+                            Err(self.err_at(node.pos, node, format!("error calling {name}: {e}")))
+                        }
+                        None => Err(self.err_at(
+                            node.pos,
+                            node,
+                            format!("can't evaluate field {name} in type {}", o.type_name()),
+                        )),
+                    };
+                }
+                match o.field(name) {
+                    Some(v) if !has_args => Ok(Ev::Val(v)),
+                    Some(_) => Err(self.err_at(
+                        node.pos,
+                        node,
+                        format!("{name} has arguments but cannot be invoked as function"),
+                    )),
+                    None => Err(self.err_at(
+                        node.pos,
+                        node,
+                        format!("can't evaluate field {name} in type {}", o.type_name()),
+                    )),
+                }
+            }
+            Value::Nil => {
+                Err(self.err_at(node.pos, node, format!("nil pointer evaluating interface {{}}.{name}")))
+            }
+            other => Err(self.err_at(
+                node.pos,
+                node,
+                format!("can't evaluate field {name} in type {}", other.type_name()),
+            )),
+        }
+    }
+
+    fn eval_function(
+        &mut self,
+        dot: &Value,
+        cmd: &Command,
+        name: &str,
+        final_: Option<Ev>,
+    ) -> Result<Ev, Error> {
+        let args = &cmd.args[1..];
+        let user = self.set.funcs.get(name).cloned();
+        if user.is_none() && (name == "and" || name == "or") {
+            if args.is_empty() && final_.is_none() {
+                return Err(self.err_at(
+                    cmd.pos,
+                    cmd,
+                    format!("wrong number of args for {name}: want at least 1 got 0"),
+                ));
+            }
+            let want = name == "or";
+            let mut last = Value::Nil;
+            for a in args {
+                last = self.eval_arg(dot, a)?.value();
+                if last.truthy() == want {
+                    return Ok(Ev::Val(last));
+                }
+            }
+            if let Some(f) = final_ {
+                last = f.value();
+            }
+            return Ok(Ev::Val(last));
+        }
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        for a in args {
+            argv.push(self.eval_arg(dot, a)?.value());
+        }
+        if let Some(f) = final_ {
+            argv.push(f.value());
+        }
+        let result = match user {
+            Some(f) => {
+                let mut ctx = Context { set: self.set, depth: self.depth, stack: self.stack };
+                f(&mut ctx, &argv)
+            }
+            None => match builtins::call(name, &argv) {
+                Some(r) => r,
+                None => {
+                    return Err(self.err_at(cmd.pos, cmd, format!("\"{name}\" is not a defined function")));
+                }
+            },
+        };
+        if let (Ok(updated), Some(target)) = (&result, args.first())
+            && MUTATORS.contains(&name)
+        {
+            self.write_back(target, updated.clone());
+        }
+        match result {
+            Ok(v) => Ok(Ev::Val(v)),
+            Err(Error::Arg(m)) => Err(self.err_at(cmd.pos, cmd, m)),
+            Err(e) => Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {e}"))),
+        }
+    }
+}
+
+/// Replaces the value at `path` inside `root` (copy-on-write for shared maps).
+fn set_path(root: &mut Value, path: &[String], v: Value) {
+    match path.split_first() {
+        None => *root = v,
+        Some((k, rest)) => {
+            if let Value::Map(m) = root
+                && let Some(child) = Arc::make_mut(m).get_mut(k)
+            {
+                set_path(child, rest, v);
+            }
+        }
+    }
+}

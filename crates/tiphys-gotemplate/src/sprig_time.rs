@@ -1,0 +1,252 @@
+//! Sprig's date functions over a caller-supplied clock, with Go's reference-time layouts.
+
+use std::sync::Arc;
+
+use jiff::Zoned;
+
+use crate::{Context, Error, FuncMap, Object, Value};
+
+/// A Go `time.Time` value as templates see it.
+#[derive(Debug, Clone)]
+pub struct Time(pub Zoned);
+
+impl Object for Time {
+    fn type_name(&self) -> &str {
+        "time.Time"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Year" => Some(Value::Int(i64::from(self.0.year()))),
+            "Unix" => Some(Value::Int(self.0.timestamp().as_second())),
+            _ => None,
+        }
+    }
+    fn display(&self) -> String {
+        format_go(&self.0, "2006-01-02 15:04:05.999999999 -0700 MST")
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn to_time(v: &Value, now: &Zoned) -> Zoned {
+    match v {
+        Value::Object(o) => o.as_any().downcast_ref::<Time>().map_or_else(|| now.clone(), |t| t.0.clone()),
+        Value::Int(secs) => jiff::Timestamp::from_second(*secs)
+            .map(|t| t.to_zoned(now.time_zone().clone()))
+            .unwrap_or_else(|_| now.clone()),
+        Value::Float(secs) => jiff::Timestamp::from_second(*secs as i64)
+            .map(|t| t.to_zoned(now.time_zone().clone()))
+            .unwrap_or_else(|_| now.clone()),
+        _ => now.clone(),
+    }
+}
+
+/// Formats with a Go layout (`2006-01-02T15:04:05Z07:00`).
+pub fn format_go(t: &Zoned, layout: &str) -> String {
+    const TOKENS: &[&str] = &[
+        "January",
+        "Monday",
+        "Jan",
+        "Mon",
+        "MST",
+        "2006",
+        "-07:00:00",
+        "-0700",
+        "-07:00",
+        "-07",
+        "Z07:00",
+        "Z0700",
+        "Z07",
+        ".000000000",
+        ".999999999",
+        ".000000",
+        ".999999",
+        ".000",
+        ".999",
+        "01",
+        "02",
+        "03",
+        "04",
+        "05",
+        "06",
+        "15",
+        "_2",
+        "PM",
+        "pm",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for tok in TOKENS {
+            if let Some(r) = rest.strip_prefix(tok) {
+                out.push_str(&token(t, tok));
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+fn token(t: &Zoned, tok: &str) -> String {
+    let off = t.offset().seconds();
+    let (sign, h, m) = (if off < 0 { '-' } else { '+' }, off.abs() / 3600, (off.abs() % 3600) / 60);
+    let hour12 = match t.hour() % 12 {
+        0 => 12,
+        h => h,
+    };
+    let nanos = t.subsec_nanosecond();
+    let frac = |n: usize, trim: bool| {
+        let s = format!("{:09}", nanos);
+        let s = &s[..n];
+        if trim {
+            let tr = s.trim_end_matches('0');
+            if tr.is_empty() { String::new() } else { format!(".{tr}") }
+        } else {
+            format!(".{s}")
+        }
+    };
+    match tok {
+        "January" => t.strftime("%B").to_string(),
+        "Jan" => t.strftime("%b").to_string(),
+        "Monday" => t.strftime("%A").to_string(),
+        "Mon" => t.strftime("%a").to_string(),
+        "MST" => t.time_zone().iana_name().map_or_else(
+            || if off == 0 { "UTC".to_string() } else { format!("{sign}{h:02}{m:02}") },
+            |n| if n == "UTC" || n == "Etc/UTC" { "UTC".to_string() } else { t.strftime("%Z").to_string() },
+        ),
+        "2006" => format!("{:04}", t.year()),
+        "06" => format!("{:02}", t.year() % 100),
+        "01" => format!("{:02}", t.month()),
+        "1" => t.month().to_string(),
+        "02" => format!("{:02}", t.day()),
+        "2" => t.day().to_string(),
+        "_2" => format!("{:>2}", t.day()),
+        "15" => format!("{:02}", t.hour()),
+        "03" => format!("{hour12:02}"),
+        "3" => hour12.to_string(),
+        "04" => format!("{:02}", t.minute()),
+        "4" => t.minute().to_string(),
+        "05" => format!("{:02}", t.second()),
+        "5" => t.second().to_string(),
+        "PM" => (if t.hour() >= 12 { "PM" } else { "AM" }).to_string(),
+        "pm" => (if t.hour() >= 12 { "pm" } else { "am" }).to_string(),
+        "-0700" => format!("{sign}{h:02}{m:02}"),
+        "-07:00" => format!("{sign}{h:02}:{m:02}"),
+        "-07:00:00" => format!("{sign}{h:02}:{m:02}:{:02}", off.abs() % 60),
+        "-07" => format!("{sign}{h:02}"),
+        "Z07:00" if off == 0 => "Z".into(),
+        "Z07:00" => format!("{sign}{h:02}:{m:02}"),
+        "Z0700" if off == 0 => "Z".into(),
+        "Z0700" => format!("{sign}{h:02}{m:02}"),
+        "Z07" if off == 0 => "Z".into(),
+        "Z07" => format!("{sign}{h:02}"),
+        ".000" => frac(3, false),
+        ".000000" => frac(6, false),
+        ".000000000" => frac(9, false),
+        ".999" => frac(3, true),
+        ".999999" => frac(6, true),
+        ".999999999" => frac(9, true),
+        other => other.to_string(),
+    }
+}
+
+fn layout_arg(v: &Value) -> Result<&str, Error> {
+    v.as_str()
+        .ok_or_else(|| Error::arg(format!("wrong type for value; expected string; got {}", v.type_name())))
+}
+
+/// Registers `now`, `date`, `dateInZone`, `htmlDate`, `htmlDateInZone`, `unixEpoch`, `toDate`,
+/// `mustToDate`, `dateModify`, `ago`, `duration`.
+pub(crate) fn register(f: &mut FuncMap, now: Zoned) {
+    let n = now.clone();
+    f.insert(
+        "now".into(),
+        Arc::new(move |_: &mut Context<'_>, _: &[Value]| Ok(Value::object(Time(n.clone())))),
+    );
+    let n = now.clone();
+    f.insert(
+        "date".into(),
+        Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
+            crate::builtins::want("date", a, 2)?;
+            Ok(Value::string(format_go(&to_time(&a[1], &n), layout_arg(&a[0])?)))
+        }),
+    );
+    let n = now.clone();
+    f.insert(
+        "htmlDate".into(),
+        Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
+            crate::builtins::want("htmlDate", a, 1)?;
+            Ok(Value::string(format_go(&to_time(&a[0], &n), "2006-01-02")))
+        }),
+    );
+    for name in ["dateInZone", "date_in_zone"] {
+        let n = now.clone();
+        f.insert(
+            name.into(),
+            Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
+                crate::builtins::want(name, a, 3)?;
+                let zone = layout_arg(&a[2])?;
+                let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+                let t = to_time(&a[1], &n).with_time_zone(tz);
+                Ok(Value::string(format_go(&t, layout_arg(&a[0])?)))
+            }),
+        );
+    }
+    let n = now.clone();
+    f.insert(
+        "unixEpoch".into(),
+        Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
+            crate::builtins::want("unixEpoch", a, 1)?;
+            Ok(Value::string(to_time(&a[0], &n).timestamp().as_second().to_string()))
+        }),
+    );
+    let n = now;
+    f.insert(
+        "ago".into(),
+        Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
+            crate::builtins::want("ago", a, 1)?;
+            let secs = n.timestamp().as_second() - to_time(&a[0], &n).timestamp().as_second();
+            Ok(Value::string(go_duration(secs)))
+        }),
+    );
+    f.insert(
+        "duration".into(),
+        Arc::new(|_: &mut Context<'_>, a: &[Value]| {
+            crate::builtins::want("duration", a, 1)?;
+            let secs = match &a[0] {
+                Value::String(s) => s.parse::<i64>().unwrap_or(0),
+                Value::Int(i) => *i,
+                Value::Float(f) => *f as i64,
+                _ => 0,
+            };
+            Ok(Value::string(go_duration(secs)))
+        }),
+    );
+}
+
+/// Go's `time.Duration.String()` for whole seconds.
+fn go_duration(secs: i64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let sign = if secs < 0 { "-" } else { "" };
+    let s = secs.unsigned_abs();
+    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
+    if h > 0 {
+        format!("{sign}{h}h{m}m{sec}s")
+    } else if m > 0 {
+        format!("{sign}{m}m{sec}s")
+    } else {
+        format!("{sign}{sec}s")
+    }
+}
