@@ -52,7 +52,6 @@ fn merge_map(
 ) -> Result<Map<String, Value>, PatchError> {
     match patch.get(PATCH) {
         None => {}
-        Some(Value::String(d)) if d == "merge" => {}
         Some(Value::String(d)) if d == "replace" => {
             let mut replaced = patch.clone();
             replaced.remove(PATCH);
@@ -62,13 +61,22 @@ fn merge_map(
         Some(other) => {
             return Err(invalid(
                 path,
-                format!("unknown $patch directive {other}; use replace, delete or merge"),
+                format!("$patch: {other} is not valid on an object; use replace or delete"),
             ));
         }
     }
     if let Some(retain) = patch.get(RETAIN_KEYS) {
         let keys =
             string_list(retain).ok_or_else(|| invalid(path, "$retainKeys must be a list of field names"))?;
+        let unlisted = patch
+            .iter()
+            .find(|(key, value)| !value.is_null() && !key.starts_with('$') && !keys.contains(&key.as_str()));
+        if let Some((key, _)) = unlisted {
+            return Err(invalid(
+                path,
+                format!("the patch sets {key:?}, which its $retainKeys list does not name"),
+            ));
+        }
         original.retain(|key, _| keys.contains(&key.as_str()));
     }
     for (key, values) in patch {
@@ -82,11 +90,7 @@ fn merge_map(
         }
     }
     for (key, value) in patch {
-        if key == PATCH
-            || key == RETAIN_KEYS
-            || key.starts_with(DELETE_FROM_PRIMITIVE_LIST)
-            || key.starts_with(SET_ELEMENT_ORDER)
-        {
+        if key.starts_with('$') && is_directive(key) {
             continue;
         }
         if value.is_null() {
@@ -95,6 +99,10 @@ fn merge_map(
         }
         let child_path = format!("{path}.{key}");
         let (schema, child) = cursor.field(key);
+        let before = match original.get(key) {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        };
         let merged = match (original.get_mut(key).map(Value::take), value) {
             (Some(Value::Object(o)), Value::Object(p)) => Value::Object(merge_map(o, p, child, &child_path)?),
             (None | Some(Value::Null), Value::Object(p)) => {
@@ -109,19 +117,38 @@ fn merge_map(
             (_, other) => other.clone(),
         };
         original.insert(key.clone(), merged);
+        if let Some(order) = patch.get(&format!("{SET_ELEMENT_ORDER}{key}")) {
+            apply_element_order(&mut original, key, order, value, &before, schema, &child_path)?;
+        }
     }
     for (key, order) in patch {
-        if let Some(field) = key.strip_prefix(SET_ELEMENT_ORDER) {
-            let Value::Array(order) = order else {
-                return Err(invalid(path, format!("{key} must be a list")));
+        if let Some(field) = key.strip_prefix(SET_ELEMENT_ORDER)
+            && !patch.contains_key(field)
+        {
+            let before = match original.get(field) {
+                Some(Value::Array(items)) => items.clone(),
+                _ => Vec::new(),
             };
             let (schema, _) = cursor.field(field);
-            if let Some(Value::Array(list)) = original.get_mut(field) {
-                reorder(list, order, list_key(schema));
-            }
+            apply_element_order(
+                &mut original,
+                field,
+                order,
+                &Value::Array(Vec::new()),
+                &before,
+                schema,
+                path,
+            )?;
         }
     }
     Ok(original)
+}
+
+fn is_directive(key: &str) -> bool {
+    key == PATCH
+        || key == RETAIN_KEYS
+        || key.starts_with(DELETE_FROM_PRIMITIVE_LIST)
+        || key.starts_with(SET_ELEMENT_ORDER)
 }
 
 fn string_list(value: &Value) -> Option<Vec<&str>> {
@@ -135,6 +162,86 @@ fn list_key(schema: FieldSchema) -> Option<&'static str> {
     }
 }
 
+/// `$setElementOrder/<field>`: checks that the patch list follows the order list, then puts
+/// the elements it names in that order, interleaving the others by their live positions.
+fn apply_element_order(
+    object: &mut Map<String, Value>,
+    field: &str,
+    order: &Value,
+    patch_list: &Value,
+    before: &[Value],
+    schema: FieldSchema,
+    path: &str,
+) -> Result<(), PatchError> {
+    let Value::Array(order) = order else {
+        return Err(invalid(path, format!("{SET_ELEMENT_ORDER}{field} must be a list")));
+    };
+    if schema.list.is_none_or(|list| list == ListType::Atomic) {
+        return Ok(());
+    }
+    let key = list_key(schema);
+    let identity = Identity(key);
+    let mut position = 0;
+    for item in patch_list.as_array().into_iter().flatten().filter(|i| i.get(PATCH).is_none()) {
+        match order[position..].iter().position(|o| identity.same(o, item)) {
+            Some(found) => position += found + 1,
+            None => {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "the elements of {field:?} are not in the order {SET_ELEMENT_ORDER}{field} gives"
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(Value::Array(list)) = object.get_mut(field) {
+        *list = identity.normalize(std::mem::take(list), order, before);
+    }
+    Ok(())
+}
+
+/// How list elements are told apart: by merge key, or by value for sets.
+#[derive(Clone, Copy)]
+struct Identity(Option<&'static str>);
+
+impl Identity {
+    fn same(self, a: &Value, b: &Value) -> bool {
+        match self.0 {
+            Some(key) => a.get(key).is_some_and(|v| b.get(key) == Some(v)),
+            None => a == b,
+        }
+    }
+
+    fn index(self, list: &[Value], item: &Value) -> Option<usize> {
+        list.iter().position(|candidate| self.same(candidate, item))
+    }
+
+    /// Upstream's element order after a merge: the elements named by `order` sorted by it,
+    /// the others by their position in `server`, and the two sequences interleaved so both
+    /// relative orders hold, elements the server did not have going first.
+    fn normalize(self, merged: Vec<Value>, order: &[Value], server: &[Value]) -> Vec<Value> {
+        let (mut named, mut others): (Vec<Value>, Vec<Value>) =
+            merged.into_iter().partition(|item| self.index(order, item).is_some());
+        named.sort_by_key(|item| self.index(order, item));
+        others.sort_by_key(|item| self.index(server, item).unwrap_or(usize::MAX));
+        let mut out = Vec::with_capacity(named.len() + others.len());
+        let (mut left, mut right) = (others.into_iter().peekable(), named.into_iter().peekable());
+        loop {
+            let take_left = match (left.peek(), right.peek()) {
+                (Some(l), Some(r)) => {
+                    matches!((self.index(server, l), self.index(server, r)), (Some(li), Some(ri)) if li < ri)
+                }
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            out.extend(if take_left { left.next() } else { right.next() });
+        }
+        out
+    }
+}
+
 fn merge_list(
     original: Vec<Value>,
     patch: &[Value],
@@ -145,27 +252,19 @@ fn merge_list(
     match schema.list {
         None | Some(ListType::Atomic) => Ok(patch.to_vec()),
         Some(ListType::Set) => {
-            let mut out = original;
-            for item in patch {
-                if !out.contains(item) {
-                    out.push(item.clone());
+            let server = original.clone();
+            let mut merged: Vec<Value> = Vec::with_capacity(original.len() + patch.len());
+            for item in original.into_iter().chain(patch.iter().cloned()) {
+                if !merged.contains(&item) {
+                    merged.push(item);
                 }
             }
-            Ok(out)
+            Ok(Identity(None).normalize(merged, patch, &server))
         }
         Some(ListType::Map { merge_key, .. }) => {
-            let is_replace = |item: &Value| item.get(PATCH).and_then(Value::as_str) == Some("replace");
-            if patch.iter().any(is_replace) {
-                return patch
-                    .iter()
-                    .filter(|item| !is_replace(item))
-                    .map(|item| match item {
-                        Value::Object(map) => Ok(Value::Object(merge_map(Map::new(), map, cursor, path)?)),
-                        other => Ok(other.clone()),
-                    })
-                    .collect();
-            }
             let mut out = original;
+            let mut replace = false;
+            let mut items = Vec::with_capacity(patch.len());
             for item in patch {
                 let Value::Object(item) = item else {
                     return Err(invalid(
@@ -173,52 +272,49 @@ fn merge_list(
                         format!("list elements must be objects with the key {merge_key:?}"),
                     ));
                 };
-                let key = item.get(merge_key).ok_or_else(|| {
-                    invalid(path, format!("a list element does not contain the merge key {merge_key:?}"))
-                })?;
-                let position = out.iter().position(|o| o.get(merge_key) == Some(key));
-                match item.get(PATCH).and_then(Value::as_str) {
-                    Some("delete") => out.retain(|o| o.get(merge_key) != Some(key)),
-                    None | Some("merge") => match position {
-                        Some(i) => {
-                            let existing = match out[i].take() {
-                                Value::Object(map) => map,
-                                _ => Map::new(),
-                            };
-                            out[i] = Value::Object(merge_map(existing, item, cursor, path)?);
-                        }
-                        None => out.push(Value::Object(merge_map(Map::new(), item, cursor, path)?)),
-                    },
+                match item.get(PATCH) {
+                    None => items.push(item),
+                    Some(Value::String(d)) if d == "replace" => replace = true,
+                    Some(Value::String(d)) if d == "delete" => {
+                        let key = item.get(merge_key).ok_or_else(|| missing_key(path, merge_key))?;
+                        out.retain(|o| o.get(merge_key) != Some(key));
+                    }
                     Some(other) => {
                         return Err(invalid(
                             path,
-                            format!("unknown $patch directive {other:?} in a list element"),
+                            format!("$patch: {other} is not valid in a list; use replace or delete"),
                         ));
                     }
                 }
             }
-            Ok(out)
+            if replace {
+                return items
+                    .into_iter()
+                    .map(|item| Ok(Value::Object(merge_map(Map::new(), item, cursor, path)?)))
+                    .collect();
+            }
+            let server = out.clone();
+            for item in &items {
+                let key = item.get(merge_key).ok_or_else(|| missing_key(path, merge_key))?;
+                match out.iter().position(|o| o.get(merge_key) == Some(key)) {
+                    Some(i) => {
+                        let existing = match out[i].take() {
+                            Value::Object(map) => map,
+                            _ => Map::new(),
+                        };
+                        out[i] = Value::Object(merge_map(existing, item, cursor, path)?);
+                    }
+                    None => out.push(Value::Object(merge_map(Map::new(), item, cursor, path)?)),
+                }
+            }
+            let order: Vec<Value> = items.into_iter().map(|item| Value::Object(item.clone())).collect();
+            Ok(Identity(Some(merge_key)).normalize(out, &order, &server))
         }
     }
 }
 
-/// Puts the elements named by `order` into that order, in the slots they already occupy;
-/// elements the order does not name (server-side additions) stay where they are.
-fn reorder(list: &mut [Value], order: &[Value], merge_key: Option<&str>) {
-    let ident = |item: &Value| -> Option<Value> {
-        match merge_key {
-            Some(key) => item.get(key).cloned(),
-            None => Some(item.clone()),
-        }
-    };
-    let wanted: Vec<Value> = order.iter().filter_map(ident).collect();
-    let rank = |item: &Value| ident(item).and_then(|id| wanted.iter().position(|w| *w == id));
-    let slots: Vec<usize> = (0..list.len()).filter(|&i| rank(&list[i]).is_some()).collect();
-    let mut items: Vec<Value> = slots.iter().map(|&i| list[i].clone()).collect();
-    items.sort_by_key(|item| rank(item).unwrap_or(usize::MAX));
-    for (slot, item) in slots.into_iter().zip(items) {
-        list[slot] = item;
-    }
+fn missing_key(path: &str, merge_key: &str) -> PatchError {
+    invalid(path, format!("a list element does not contain the merge key {merge_key:?}"))
 }
 
 /// Which differences a diff pass records (the three-way patch is two passes).
@@ -261,26 +357,63 @@ pub fn create_three_way_merge_patch(
     let cursor = Cursor::root(gvk);
     let delta = diff_maps(current, modified, cursor, DiffOptions { deletions: false, changes: true });
     let deletions = diff_maps(original, modified, cursor, DiffOptions { deletions: true, changes: false });
-    Ok(Value::Object(combine(deletions, delta)))
+    Ok(Value::Object(combine(deletions, delta, cursor)))
 }
 
 fn as_object<'a>(value: &'a Value, what: &'static str) -> Result<&'a Map<String, Value>, PatchError> {
     value.as_object().ok_or(PatchError::NotAnObject { what, found: json_type(value) })
 }
 
-/// Merges two patches: objects key by key, lists concatenated (a deletion pass and a change
-/// pass never name the same list element), scalars from `b`.
-fn combine(mut a: Map<String, Value>, b: Map<String, Value>) -> Map<String, Value> {
+/// Merges the deletion pass and the change pass of a three-way patch: objects key by key,
+/// keyed lists element by element, each keyed list then ordered by its `$setElementOrder`
+/// with `$patch` directives last (the order upstream validates), other values from `b`.
+fn combine(mut a: Map<String, Value>, b: Map<String, Value>, cursor: Cursor) -> Map<String, Value> {
     for (key, value) in b {
+        let (schema, child) = cursor.field(&key);
         let merged = match (a.get_mut(&key).map(Value::take), value) {
-            (Some(Value::Object(x)), Value::Object(y)) => Value::Object(combine(x, y)),
-            (Some(Value::Array(mut x)), Value::Array(y)) => {
-                x.extend(y);
-                Value::Array(x)
-            }
+            (Some(Value::Object(x)), Value::Object(y)) => Value::Object(combine(x, y, child)),
+            (Some(Value::Array(mut x)), Value::Array(y)) => match list_key(schema) {
+                Some(merge_key) => Value::Array(combine_lists(x, y, merge_key, child)),
+                None => {
+                    x.extend(y);
+                    Value::Array(x)
+                }
+            },
             (_, y) => y,
         };
         a.insert(key, merged);
+    }
+    let orders: Vec<(String, Vec<Value>)> = a
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(SET_ELEMENT_ORDER)?.to_string(), v.as_array()?.clone())))
+        .collect();
+    for (field, order) in orders {
+        let (schema, _) = cursor.field(&field);
+        if let (Some(merge_key), Some(Value::Array(list))) = (list_key(schema), a.get_mut(&field)) {
+            let identity = Identity(Some(merge_key));
+            list.sort_by_key(|item| match item.get(PATCH) {
+                Some(_) => usize::MAX,
+                None => identity.index(&order, item).unwrap_or(usize::MAX - 1),
+            });
+        }
+    }
+    a
+}
+
+fn combine_lists(mut a: Vec<Value>, b: Vec<Value>, merge_key: &str, cursor: Cursor) -> Vec<Value> {
+    for item in b {
+        let found = a.iter().position(|x| {
+            x.get(PATCH).is_none() && x.get(merge_key).is_some() && x.get(merge_key) == item.get(merge_key)
+        });
+        match (found, item) {
+            (Some(i), Value::Object(y)) => {
+                a[i] = match a[i].take() {
+                    Value::Object(x) => Value::Object(combine(x, y, cursor)),
+                    _ => Value::Object(y),
+                };
+            }
+            (_, item) => a.push(item),
+        }
     }
     a
 }

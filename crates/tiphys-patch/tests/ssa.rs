@@ -122,7 +122,9 @@ fn dropping_a_contested_field_from_the_config_avoids_the_conflict() {
     scaled["spec"]["replicas"] = json!(5);
     let scaled = update_managed_fields(Some(&applied), &scaled, "hpa", &apps(), T1).expect("update");
     let mut config = deployment(3, "nginx:2");
-    config["spec"].as_object_mut().map(|s| s.remove("replicas"));
+    if let Some(s) = config["spec"].as_object_mut() {
+        s.remove("replicas");
+    }
     let out = apply(Some(&scaled), &config, "kubectl", false, T2).expect("no conflict");
     assert_eq!(out["spec"]["replicas"], json!(5), "the field stays: hpa owns it");
     assert_eq!(out["spec"]["template"]["spec"]["containers"][0]["image"], json!("nginx:2"));
@@ -153,7 +155,9 @@ fn two_appliers_of_the_same_value_share_ownership_until_both_drop_it() {
     assert!(owners.iter().all(|e| e.fields.contains(&replicas)), "both own .spec.replicas");
 
     let mut a_without = deployment(3, "nginx:1");
-    a_without["spec"].as_object_mut().map(|s| s.remove("replicas"));
+    if let Some(s) = a_without["spec"].as_object_mut() {
+        s.remove("replicas");
+    }
     let still = apply(Some(&shared), &a_without, "a", false, T2).expect("applies");
     assert_eq!(still["spec"]["replicas"], json!(3), "b still owns it");
 
