@@ -1,0 +1,340 @@
+//! The on-disk repository cache and every git invocation.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tiphys_tools::{RunOptions, ToolError};
+
+use crate::resolve::{Resolved, resolve_revision};
+use crate::url::{normalize, redact};
+use crate::{Credentials, GitError};
+
+/// Where the cache lives and how long git may take.
+#[derive(Debug, Clone)]
+pub struct GitConfig {
+    /// Cache directory (bare repositories, checkouts, key files).
+    pub root: PathBuf,
+    /// Timeout for each git command.
+    pub timeout: Duration,
+    /// SSH known hosts (the `argocd-ssh-known-hosts-cm` content); empty means none known.
+    pub known_hosts: String,
+}
+
+/// Bare repositories keyed by normalised URL, with one fetch at a time per repository.
+pub struct GitCache {
+    config: GitConfig,
+    askpass: PathBuf,
+    locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    fetches: AtomicU64,
+    scratch_seq: AtomicU64,
+}
+
+const ASKPASS: &str = "#!/bin/sh\n# Answers git's credential prompts from the environment, so secrets never appear in argv.\ncase \"$1\" in\n  Username*) printf '%s\\n' \"$TIPHYS_GIT_USERNAME\" ;;\n  *) printf '%s\\n' \"$TIPHYS_GIT_PASSWORD\" ;;\nesac\n";
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GitError + '_ {
+    move |source| GitError::Io { path: path.to_path_buf(), source }
+}
+
+fn write_private(path: &Path, content: &str, mode: u32) -> Result<(), GitError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    f.write_all(content.as_bytes()).map_err(io(&tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn is_auth_failure(stderr: &str) -> bool {
+    let s = stderr.to_lowercase();
+    [
+        "authentication failed",
+        "could not read username",
+        "could not read password",
+        "permission denied (publickey",
+        "http 401",
+        "403 forbidden",
+        "returned error: 401",
+        "returned error: 403",
+    ]
+    .iter()
+    .any(|p| s.contains(p))
+}
+
+impl GitCache {
+    /// Opens (creating) the cache directory.
+    pub fn new(config: GitConfig) -> Result<Self, GitError> {
+        for sub in ["repos", "checkouts", "keys"] {
+            let dir = config.root.join(sub);
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+        let askpass = config.root.join("askpass.sh");
+        write_private(&askpass, ASKPASS, 0o700)?;
+        Ok(GitCache {
+            config,
+            askpass,
+            locks: Mutex::new(HashMap::new()),
+            fetches: AtomicU64::new(0),
+            scratch_seq: AtomicU64::new(0),
+        })
+    }
+
+    /// How many fetches this cache has run (for tests, benchmarks and metrics).
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    fn key(url: &str) -> String {
+        hex::encode(&Sha256::digest(normalize(url).as_bytes())[..12])
+    }
+
+    /// The bare repository for `url`.
+    pub fn repo_dir(&self, url: &str) -> PathBuf {
+        self.config.root.join("repos").join(Self::key(url))
+    }
+
+    fn lock(&self, url: &str) -> Arc<Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(Self::key(url)).or_default().clone()
+    }
+
+    /// The `GIT_SSH_COMMAND` for these credentials: the key in a 0600 file named by its hash,
+    /// host keys checked against the configured known hosts unless `insecureIgnoreHostKey`.
+    pub fn ssh_command(&self, creds: &Credentials) -> Result<Option<String>, GitError> {
+        if creds.ssh_private_key.is_empty() {
+            return Ok(None);
+        }
+        let mut key = creds.ssh_private_key.clone();
+        if !key.ends_with('\n') {
+            key.push('\n');
+        }
+        let key_path = self.config.root.join("keys").join(hex::encode(&Sha256::digest(key.as_bytes())[..12]));
+        if !key_path.exists() {
+            write_private(&key_path, &key, 0o600)?;
+        }
+        let host_opts = if creds.insecure_ignore_host_key {
+            "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null".to_string()
+        } else {
+            let known = self.config.root.join("keys/known_hosts");
+            write_private(&known, &self.config.known_hosts, 0o644)?;
+            format!("-o StrictHostKeyChecking=yes -o UserKnownHostsFile={}", known.display())
+        };
+        Ok(Some(format!("ssh -i {} -o IdentitiesOnly=yes -o BatchMode=yes {host_opts}", key_path.display())))
+    }
+
+    fn command(&self, creds: Option<&Credentials>, dir: Option<&Path>) -> Result<Command, GitError> {
+        let mut cmd = Command::new("git");
+        if let Some(dir) = dir {
+            cmd.arg("--git-dir").arg(dir);
+        }
+        cmd.env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_ASKPASS", &self.askpass)
+            .env_remove("SSH_ASKPASS");
+        let mut config: Vec<(&str, String)> = vec![("credential.helper", String::new())];
+        if let Some(c) = creds {
+            cmd.env("TIPHYS_GIT_USERNAME", &c.username).env("TIPHYS_GIT_PASSWORD", &c.password);
+            if c.insecure {
+                config.push(("http.sslVerify", "false".into()));
+            }
+            if !c.proxy.is_empty() {
+                config.push(("http.proxy", c.proxy.clone()));
+            }
+            if !c.bearer_token.is_empty() {
+                config.push(("http.extraHeader", format!("Authorization: Bearer {}", c.bearer_token)));
+            }
+            if let Some(ssh) = self.ssh_command(c)? {
+                cmd.env("GIT_SSH_COMMAND", ssh);
+            }
+        }
+        // Configuration through the environment keeps tokens out of argv.
+        cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
+        for (i, (k, v)) in config.iter().enumerate() {
+            cmd.env(format!("GIT_CONFIG_KEY_{i}"), k).env(format!("GIT_CONFIG_VALUE_{i}"), v);
+        }
+        Ok(cmd)
+    }
+
+    fn run(
+        &self,
+        cmd: Command,
+        url: &str,
+        operation: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<Vec<u8>, GitError> {
+        let repo = redact(url);
+        let options = RunOptions { timeout: self.config.timeout, ..RunOptions::default() };
+        tracing::debug!(repo = %repo, operation, "git");
+        match tiphys_tools::run(cmd, &format!("git {operation}"), &options) {
+            Ok(out) => Ok(out.stdout),
+            Err(ToolError::Timeout { after, .. }) => {
+                Err(GitError::Timeout { repo, operation: operation.into(), after })
+            }
+            Err(ToolError::Failed { stderr, .. }) if is_auth_failure(&stderr) => Err(GitError::Auth { repo }),
+            Err(e) => {
+                let mut message = match e {
+                    ToolError::Failed { stderr, .. } => stderr,
+                    other => other.to_string(),
+                };
+                for secret in creds.map(Credentials::secrets).unwrap_or_default() {
+                    message = message.replace(secret, "***");
+                }
+                if url != repo {
+                    message = message.replace(url, &repo);
+                }
+                Err(GitError::Command { repo, operation: operation.into(), message })
+            }
+        }
+    }
+
+    /// `git ls-remote`: every ref of the remote with its SHA (peeled tags included). This is
+    /// the cheap "did it move?" check.
+    pub fn ls_remote(
+        &self,
+        url: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<Vec<(String, String)>, GitError> {
+        let mut cmd = self.command(creds, None)?;
+        cmd.arg("ls-remote").arg("--").arg(url);
+        let out = self.run(cmd, url, "ls-remote", creds)?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(sha, name)| (name.to_string(), sha.to_string()))
+            .collect())
+    }
+
+    fn has_commit(&self, dir: &Path, rev: &str) -> Option<String> {
+        if !dir.join("HEAD").exists() {
+            return None;
+        }
+        let mut cmd = self.command(None, Some(dir)).ok()?;
+        cmd.args(["rev-parse", "--verify", "--quiet", "--end-of-options", &format!("{rev}^{{commit}}")]);
+        let out = tiphys_tools::run(
+            cmd,
+            "git rev-parse",
+            &RunOptions { timeout: self.config.timeout, ..RunOptions::default() },
+        )
+        .ok()?;
+        let sha = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (sha.len() == 40).then_some(sha)
+    }
+
+    fn fetch(
+        &self,
+        url: &str,
+        dir: &Path,
+        creds: Option<&Credentials>,
+        refspecs: &[&str],
+    ) -> Result<(), GitError> {
+        if !dir.join("HEAD").exists() {
+            let mut init = self.command(None, None)?;
+            init.args(["init", "--bare", "--quiet"]).arg(dir);
+            self.run(init, url, "init", None)?;
+        }
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let mut cmd = self.command(creds, Some(dir))?;
+        cmd.args(["fetch", "--quiet", "--force", "--prune", "--no-write-fetch-head", "--"])
+            .arg(url)
+            .args(refspecs);
+        self.run(cmd, url, "fetch", creds).map(|_| ())
+    }
+
+    /// Makes sure `rev` (a full or short commit SHA) is in the cache, fetching at most once
+    /// per call and only when it is missing. Concurrent callers for the same repository wait
+    /// for the one fetch in progress and then find the commit. Returns the full SHA.
+    pub fn ensure_commit(
+        &self,
+        url: &str,
+        rev: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<String, GitError> {
+        let dir = self.repo_dir(url);
+        let lock = self.lock(url);
+        let _guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(sha) = self.has_commit(&dir, rev) {
+            return Ok(sha);
+        }
+        self.fetch(url, &dir, creds, &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])?;
+        if let Some(sha) = self.has_commit(&dir, rev) {
+            return Ok(sha);
+        }
+        if rev.len() == 40 {
+            // Not on any branch or tag any more (force-pushed away): ask for it directly.
+            self.fetch(url, &dir, creds, &[rev])?;
+            if let Some(sha) = self.has_commit(&dir, rev) {
+                return Ok(sha);
+            }
+        }
+        Err(GitError::RevisionNotFound {
+            repo: redact(url),
+            revision: rev.into(),
+            hint: "the commit is not in the repository".into(),
+        })
+    }
+
+    /// Resolves `revision` (branch, tag, SHA, short SHA, `HEAD`, semver constraint) to a full
+    /// commit SHA that is present in the cache.
+    pub fn resolve(
+        &self,
+        url: &str,
+        revision: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<String, GitError> {
+        let refs = self.ls_remote(url, creds)?;
+        let resolved = resolve_revision(&refs, revision).map_err(|hint| GitError::RevisionNotFound {
+            repo: redact(url),
+            revision: revision.into(),
+            hint,
+        })?;
+        match resolved {
+            Resolved::Commit(sha) | Resolved::ShortSha(sha) => self.ensure_commit(url, &sha, creds),
+        }
+    }
+
+    /// An immutable working tree of `sha` (which must be in the cache, see
+    /// [`GitCache::ensure_commit`]). Created once per commit; symlinks are kept as symlinks so
+    /// the renderer can check them.
+    pub fn checkout(&self, url: &str, sha: &str) -> Result<PathBuf, GitError> {
+        let base = self.config.root.join("checkouts").join(Self::key(url));
+        let dest = base.join(sha);
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        std::fs::create_dir_all(&base).map_err(io(&base))?;
+        let seq = self.scratch_seq.fetch_add(1, Ordering::Relaxed);
+        let tmp = base.join(format!(".tmp-{sha}-{}-{seq}", std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+        let index = base.join(format!(".index-{sha}-{}-{seq}", std::process::id()));
+        let mut cmd = self.command(None, Some(&self.repo_dir(url)))?;
+        cmd.env("GIT_INDEX_FILE", &index).arg("--work-tree").arg(&tmp).args([
+            "read-tree",
+            "--reset",
+            "-u",
+            sha,
+        ]);
+        let result = self.run(cmd, url, "checkout", None);
+        let _ = std::fs::remove_file(&index);
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        if std::fs::rename(&tmp, &dest).is_err() {
+            // Another caller won the race; its tree is identical.
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        Ok(dest)
+    }
+}
