@@ -18,7 +18,7 @@
 //! computed from `managedFields`, not by a dry-run apply), decide health, or plan a sync.
 //! It is L1: synchronous, deterministic, no I/O.
 
-mod compare;
+pub mod compare;
 mod defaults;
 mod error;
 pub mod ignore;

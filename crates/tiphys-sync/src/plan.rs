@@ -1,0 +1,666 @@
+//! The sync plan: every task upstream's sync engine would run, in the order it would run them.
+//!
+//! Order (gitops-engine `syncTasks.Less` + `Sort`): phase (PreSync, Sync, PostSync, SyncFail),
+//! then wave, then kind (Helm's install order; unknown kinds last), then name; afterwards a
+//! Namespace is moved in front of the first task that uses it, and a CRD in front of the first
+//! custom resource of its kind, both taking that task's phase and wave. Prune tasks have their
+//! waves mirrored (last created, first deleted); `PruneLast` moves them after the last Sync
+//! wave.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tiphys_diff::compare::resource_key;
+use tiphys_resource::ResourceKey;
+
+use crate::SyncError;
+use crate::hooks::{HookDeletePolicy, HookType, delete_policies, hook_types, is_hook, is_skip, wave};
+use crate::options::AppSyncOptions;
+
+/// Helm's install order, which upstream uses inside a wave.
+pub const KIND_ORDER: &[&str] = &[
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+];
+
+fn kind_rank(kind: &str) -> usize {
+    KIND_ORDER.iter().position(|k| *k == kind).unwrap_or(KIND_ORDER.len())
+}
+
+/// A sync phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SyncPhase {
+    /// Before the normal resources.
+    PreSync,
+    /// The normal resources.
+    Sync,
+    /// After every Sync wave is healthy.
+    PostSync,
+    /// Only when the operation failed.
+    SyncFail,
+    /// Application deletion: before its resources are deleted.
+    PreDelete,
+    /// Application deletion: after its resources are deleted.
+    PostDelete,
+}
+
+/// How a resource is written to the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplyStrategy {
+    /// `kubectl apply` (three-way, client side).
+    ClientSideApply,
+    /// Server-side apply with manager `argocd-controller` and forced conflicts.
+    ServerSideApply,
+    /// `kubectl replace` (create when absent).
+    Replace,
+}
+
+/// What a task does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Action {
+    /// Write the desired object.
+    #[serde(rename_all = "camelCase")]
+    Apply {
+        /// Apply, server-side apply or replace.
+        strategy: ApplyStrategy,
+        /// Delete and re-create when the update is refused (`Force=true`).
+        force: bool,
+        /// `--validate=false` when false.
+        validate: bool,
+        /// Do not dry-run this object (its CRD may not exist yet).
+        skip_dry_run: bool,
+    },
+    /// Delete a live object that is no longer desired.
+    #[serde(rename_all = "camelCase")]
+    Prune {
+        /// `foreground`, `background` or `orphan`.
+        propagation_policy: String,
+    },
+    /// A live object that would be pruned but is not; the reason says why.
+    PruneSkipped {
+        /// `Prune=false`, or pruning not requested for this sync.
+        reason: String,
+    },
+    /// Create the destination namespace (`CreateNamespace=true`).
+    CreateNamespace,
+    /// Delete the object as part of deleting the Application.
+    #[serde(rename_all = "camelCase")]
+    Delete {
+        /// `foreground`, `background` or `orphan`.
+        propagation_policy: String,
+    },
+    /// Keep the object when the Application is deleted (`Delete=false`).
+    DeleteSkipped,
+}
+
+/// Hook details of a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookInfo {
+    /// The hook type this task runs as.
+    pub hook_type: HookType,
+    /// When to delete the hook object.
+    pub delete_policies: Vec<HookDeletePolicy>,
+    /// True when the name was generated from `metadata.generateName`.
+    pub generated_name: bool,
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    /// Phase it runs in.
+    pub phase: SyncPhase,
+    /// Wave inside the phase (after mirroring and `PruneLast` for prune tasks).
+    pub wave: i32,
+    /// The object, with its final name and namespace.
+    pub key: ResourceKey,
+    /// What to do.
+    pub action: Action,
+    /// Set for hooks.
+    pub hook: Option<HookInfo>,
+    /// The object to write (desired, with generated name and namespace filled in); `None` for
+    /// prune/delete tasks.
+    pub target: Option<Value>,
+    /// Whether the live object exists.
+    pub live_exists: bool,
+}
+
+/// Hook (run hooks, the default) or apply (skip hooks) strategy of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Strategy {
+    /// Run hooks.
+    #[default]
+    Hook,
+    /// Only apply resources; hooks are skipped.
+    Apply,
+}
+
+/// A resource named for a selective sync (`operation.sync.resources`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SelectedResource {
+    /// API group.
+    #[serde(default)]
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Namespace; empty matches any.
+    #[serde(default)]
+    pub namespace: String,
+}
+
+/// The operation being planned (`operation.sync`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncOperation {
+    /// Delete extraneous resources.
+    pub prune: bool,
+    /// Validate only.
+    pub dry_run: bool,
+    /// Selective sync; empty means everything.
+    pub resources: Vec<SelectedResource>,
+    /// Hook or apply.
+    pub strategy: Strategy,
+    /// `--force`: delete and re-create resources that cannot be updated.
+    pub force: bool,
+    /// The revision being synced (hook names derive from it).
+    pub revision: String,
+    /// When the operation started, in Unix seconds (hook names derive from it).
+    pub started_at_unix: i64,
+}
+
+/// Everything the planner looks at. All of it is data; nothing is fetched.
+#[derive(Debug, Clone, Default)]
+pub struct PlanInput<'a> {
+    /// Rendered manifests.
+    pub desired: &'a [Value],
+    /// Live objects tracked by the application.
+    pub live: &'a [Value],
+    /// Keys the diff found in sync (for `ApplyOutOfSyncOnly`).
+    pub in_sync: BTreeSet<ResourceKey>,
+    /// Desired resources also tracked by another application, with that application's name
+    /// (for `FailOnSharedResource`).
+    pub shared: BTreeMap<ResourceKey, String>,
+    /// App-level sync options.
+    pub options: AppSyncOptions,
+    /// Destination namespace.
+    pub namespace: String,
+    /// Whether the destination namespace already exists (for `CreateNamespace`).
+    pub namespace_exists: bool,
+    /// The operation.
+    pub operation: SyncOperation,
+}
+
+/// The ordered plan the executor walks and a human can read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncPlan {
+    /// Tasks in execution order.
+    pub tasks: Vec<Task>,
+    /// Validate only.
+    pub dry_run: bool,
+    /// More than one (phase, wave) step: the executor waits for health between steps.
+    pub multi_step: bool,
+}
+
+impl SyncPlan {
+    /// Tasks grouped into the (phase, wave) steps that run one after the other. SyncFail tasks
+    /// are not part of the normal run.
+    pub fn steps(&self) -> Vec<((SyncPhase, i32), Vec<&Task>)> {
+        let mut out: Vec<((SyncPhase, i32), Vec<&Task>)> = Vec::new();
+        for t in self.tasks.iter().filter(|t| t.phase != SyncPhase::SyncFail) {
+            match out.last_mut() {
+                Some((step, tasks)) if *step == (t.phase, t.wave) => tasks.push(t),
+                _ => out.push(((t.phase, t.wave), vec![t])),
+            }
+        }
+        out
+    }
+
+    /// The SyncFail hooks, run when the operation fails.
+    pub fn sync_fail_tasks(&self) -> Vec<&Task> {
+        self.tasks.iter().filter(|t| t.phase == SyncPhase::SyncFail).collect()
+    }
+}
+
+fn phase_of(h: HookType) -> Option<SyncPhase> {
+    Some(match h {
+        HookType::PreSync => SyncPhase::PreSync,
+        HookType::Sync => SyncPhase::Sync,
+        HookType::PostSync => SyncPhase::PostSync,
+        HookType::SyncFail => SyncPhase::SyncFail,
+        _ => return None,
+    })
+}
+
+fn phase_label(p: SyncPhase) -> &'static str {
+    match p {
+        SyncPhase::PreSync => "presync",
+        SyncPhase::Sync => "sync",
+        SyncPhase::PostSync => "postsync",
+        SyncPhase::SyncFail => "syncfail",
+        SyncPhase::PreDelete => "predelete",
+        SyncPhase::PostDelete => "postdelete",
+    }
+}
+
+/// Working state of a task while planning: the object used for ordering.
+struct Draft {
+    task: Task,
+    obj: Value,
+}
+
+fn selected(sel: &[SelectedResource], key: &ResourceKey) -> bool {
+    sel.is_empty()
+        || sel.iter().any(|s| {
+            s.group == key.group
+                && s.kind == key.kind
+                && s.name == key.name
+                && (s.namespace.is_empty() || s.namespace == key.namespace)
+        })
+}
+
+fn with_namespace(obj: &Value, key: &ResourceKey) -> Value {
+    let mut o = obj.clone();
+    if !key.namespace.is_empty()
+        && let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        meta.insert("namespace".into(), Value::String(key.namespace.clone()));
+    }
+    o
+}
+
+fn apply_action(input: &PlanInput<'_>, obj: &Value) -> Action {
+    let opts = &input.options;
+    let replace = opts.is_true(Some(obj), "Replace");
+    let strategy = if replace {
+        ApplyStrategy::Replace
+    } else if opts.is_true(Some(obj), "ServerSideApply") {
+        ApplyStrategy::ServerSideApply
+    } else {
+        ApplyStrategy::ClientSideApply
+    };
+    Action::Apply {
+        strategy,
+        force: input.operation.force || opts.is_true(Some(obj), "Force"),
+        validate: !opts.for_object(Some(obj), "Validate").is_some_and(|v| v.eq_ignore_ascii_case("false")),
+        skip_dry_run: opts.is_true(Some(obj), "SkipDryRunOnMissingResource"),
+    }
+}
+
+fn propagation(input: &PlanInput<'_>) -> String {
+    input.options.get("PrunePropagationPolicy").unwrap_or("foreground").to_string()
+}
+
+/// Builds the plan. Fails on objects without a kind or name, and when `FailOnSharedResource`
+/// finds a resource another application tracks.
+pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
+    let ns = input.namespace.as_str();
+    let mut live_by_key: BTreeMap<ResourceKey, &Value> = BTreeMap::new();
+    for l in input.live {
+        live_by_key.insert(resource_key(l, ns)?, l);
+    }
+    if input.options.is_true(None, "FailOnSharedResource") {
+        for d in input.desired.iter().filter(|d| !is_hook(d)) {
+            let key = resource_key(d, ns)?;
+            if let Some(other) = input.shared.get(&key) {
+                return Err(SyncError::SharedResource { key, other_app: other.clone() });
+            }
+        }
+    }
+    let op = &input.operation;
+    let selective = !op.resources.is_empty();
+    let mut drafts: Vec<Draft> = Vec::new();
+    let mut desired_keys = BTreeSet::new();
+    for d in input.desired {
+        let key = resource_key(d, ns)?;
+        desired_keys.insert(key.clone());
+        if is_skip(d) {
+            continue;
+        }
+        if is_hook(d) {
+            if selective || op.strategy == Strategy::Apply {
+                continue;
+            }
+            for hook_type in hook_types(d) {
+                let Some(phase) = phase_of(hook_type) else { continue };
+                drafts.push(hook_draft(input, d, &key, hook_type, phase, &live_by_key));
+            }
+            continue;
+        }
+        if !selected(&op.resources, &key) {
+            continue;
+        }
+        let live = live_by_key.get(&key);
+        let apply_out_of_sync_only = input.options.is_true(Some(d), "ApplyOutOfSyncOnly");
+        if apply_out_of_sync_only && live.is_some() && input.in_sync.contains(&key) {
+            continue;
+        }
+        let target = with_namespace(d, &key);
+        drafts.push(Draft {
+            task: Task {
+                phase: SyncPhase::Sync,
+                wave: wave(d),
+                key,
+                action: apply_action(input, d),
+                hook: None,
+                target: Some(target.clone()),
+                live_exists: live.is_some(),
+            },
+            obj: target,
+        });
+    }
+    for (key, l) in &live_by_key {
+        if desired_keys.contains(key) || is_hook(l) || !selected(&op.resources, key) {
+            continue;
+        }
+        let no_prune =
+            input.options.for_object(Some(l), "Prune").is_some_and(|v| v.eq_ignore_ascii_case("false"));
+        let action = if no_prune {
+            Action::PruneSkipped { reason: "ignored (no prune)".into() }
+        } else if !op.prune {
+            Action::PruneSkipped { reason: "ignored (requires pruning)".into() }
+        } else {
+            Action::Prune { propagation_policy: propagation(input) }
+        };
+        drafts.push(Draft {
+            task: Task {
+                phase: SyncPhase::Sync,
+                wave: wave(l),
+                key: key.clone(),
+                action,
+                hook: None,
+                target: None,
+                live_exists: true,
+            },
+            obj: (*l).clone(),
+        });
+    }
+    if input.options.is_true(None, "CreateNamespace") && !ns.is_empty() && !input.namespace_exists {
+        let declared = input.desired.iter().any(|d| {
+            d.get("kind").and_then(Value::as_str) == Some("Namespace")
+                && d.pointer("/metadata/name").and_then(Value::as_str) == Some(ns)
+        });
+        if !declared {
+            let obj = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+            drafts.push(Draft {
+                task: Task {
+                    phase: SyncPhase::PreSync,
+                    wave: 0,
+                    key: ResourceKey::new("", "Namespace", "", ns),
+                    action: Action::CreateNamespace,
+                    hook: None,
+                    target: Some(obj.clone()),
+                    live_exists: false,
+                },
+                obj,
+            });
+        }
+    }
+    adjust_prune_waves(input, &mut drafts);
+    sort(&mut drafts);
+    let tasks: Vec<Task> = drafts.into_iter().map(|d| d.task).collect();
+    let multi_step = match (tasks.first(), tasks.last()) {
+        (Some(a), Some(b)) => (a.phase, a.wave) != (b.phase, b.wave),
+        _ => false,
+    };
+    Ok(SyncPlan { tasks, dry_run: op.dry_run, multi_step })
+}
+
+fn hook_draft(
+    input: &PlanInput<'_>,
+    d: &Value,
+    key: &ResourceKey,
+    hook_type: HookType,
+    phase: SyncPhase,
+    live_by_key: &BTreeMap<ResourceKey, &Value>,
+) -> Draft {
+    let op = &input.operation;
+    let mut target = with_namespace(d, key);
+    let mut key = key.clone();
+    let has_name = d.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    if !has_name {
+        let rev: String = op.revision.chars().take(7).collect();
+        let generate = d.pointer("/metadata/generateName").and_then(Value::as_str).unwrap_or_default();
+        let name = format!(
+            "{generate}{}",
+            format!("{rev}-{}-{}", phase_label(phase), op.started_at_unix).to_lowercase()
+        );
+        if let Some(meta) = target.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("name".into(), Value::String(name.clone()));
+        }
+        key.name = name;
+    }
+    let live_exists = live_by_key.contains_key(&key);
+    Draft {
+        task: Task {
+            phase,
+            wave: wave(d),
+            key,
+            action: apply_action(input, d),
+            hook: Some(HookInfo {
+                hook_type,
+                delete_policies: delete_policies(d),
+                generated_name: !has_name,
+            }),
+            target: Some(target.clone()),
+            live_exists,
+        },
+        obj: target,
+    }
+}
+
+fn is_prune(t: &Task) -> bool {
+    matches!(t.action, Action::Prune { .. } | Action::PruneSkipped { .. })
+}
+
+fn adjust_prune_waves(input: &PlanInput<'_>, drafts: &mut [Draft]) {
+    let waves: Vec<i32> = drafts
+        .iter()
+        .filter(|d| is_prune(&d.task))
+        .map(|d| d.task.wave)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let n = waves.len();
+    for d in drafts.iter_mut().filter(|d| is_prune(&d.task)) {
+        if let Some(i) = waves.iter().position(|w| *w == d.task.wave) {
+            d.task.wave = waves[n - 1 - i];
+        }
+    }
+    let last_sync_wave = drafts
+        .iter()
+        .filter(|d| d.task.phase == SyncPhase::Sync)
+        .map(|d| d.task.wave)
+        .max()
+        .unwrap_or(0)
+        .max(0)
+        + 1;
+    for d in drafts.iter_mut().filter(|d| is_prune(&d.task)) {
+        if input.options.is_true(Some(&d.obj), "PruneLast") {
+            d.task.wave = last_sync_wave;
+        }
+    }
+}
+
+fn phase_rank(p: SyncPhase) -> i32 {
+    match p {
+        SyncPhase::PreDelete => -2,
+        SyncPhase::PreSync => -1,
+        SyncPhase::Sync => 0,
+        SyncPhase::PostSync => 1,
+        SyncPhase::SyncFail => 2,
+        SyncPhase::PostDelete => 3,
+    }
+}
+
+fn sort(drafts: &mut Vec<Draft>) {
+    drafts.sort_by(|a, b| {
+        (phase_rank(a.task.phase), a.task.wave, kind_rank(&a.task.key.kind), &a.task.key.name).cmp(&(
+            phase_rank(b.task.phase),
+            b.task.wave,
+            kind_rank(&b.task.key.kind),
+            &b.task.key.name,
+        ))
+    });
+    // Namespaces before the first task in them.
+    adjust_deps(
+        drafts,
+        |d| (d.task.key.group.is_empty() && d.task.key.kind == "Namespace").then(|| d.task.key.name.clone()),
+        |d| (!d.task.key.namespace.is_empty()).then(|| d.task.key.namespace.clone()),
+    );
+    // CRDs before the first custom resource of their group/kind.
+    adjust_deps(
+        drafts,
+        |d| {
+            (d.task.key.kind == "CustomResourceDefinition" && d.task.key.group == "apiextensions.k8s.io")
+                .then(|| {
+                    let g = d.obj.pointer("/spec/group").and_then(Value::as_str)?;
+                    let k = d.obj.pointer("/spec/names/kind").and_then(Value::as_str)?;
+                    Some(format!("{g}/{k}"))
+                })?
+        },
+        |d| Some(format!("{}/{}", d.task.key.group, d.task.key.kind)),
+    );
+}
+
+/// Moves each dependency in front of the first task referencing it (only tasks that write an
+/// object count), giving it that task's phase and wave — upstream's `adjustDeps`.
+fn adjust_deps(
+    drafts: &mut Vec<Draft>,
+    is_dep: impl Fn(&Draft) -> Option<String>,
+    refs: impl Fn(&Draft) -> Option<String>,
+) {
+    let mut first_ref: BTreeMap<String, usize> = BTreeMap::new();
+    let mut i = 0;
+    while i < drafts.len() {
+        if drafts[i].task.target.is_none() {
+            i += 1;
+            continue;
+        }
+        if let Some(dep) = is_dep(&drafts[i]) {
+            if let Some(&index) = first_ref.get(&dep) {
+                let (phase, wave) = (drafts[index].task.phase, drafts[index].task.wave);
+                let mut moved = drafts.remove(i);
+                moved.task.phase = phase;
+                moved.task.wave = wave;
+                drafts.insert(index, moved);
+                for v in first_ref.values_mut() {
+                    if *v >= index {
+                        *v += 1;
+                    }
+                }
+            }
+        } else if let Some(r) = refs(&drafts[i]) {
+            first_ref.entry(r).or_insert(i);
+        }
+        i += 1;
+    }
+}
+
+/// The plan for deleting an Application (cascade): PreDelete hooks, then every live resource
+/// (except `Delete=false` ones, kept), then PostDelete hooks.
+pub fn plan_deletion(
+    desired: &[Value],
+    live: &[Value],
+    namespace: &str,
+    options: &AppSyncOptions,
+    propagation_policy: &str,
+) -> Result<SyncPlan, SyncError> {
+    let mut drafts = Vec::new();
+    for d in desired.iter().filter(|d| is_hook(d)) {
+        let key = resource_key(d, namespace)?;
+        for t in hook_types(d) {
+            let phase = match t {
+                HookType::PreDelete => SyncPhase::PreDelete,
+                HookType::PostDelete => SyncPhase::PostDelete,
+                _ => continue,
+            };
+            let target = with_namespace(d, &key);
+            drafts.push(Draft {
+                task: Task {
+                    phase,
+                    wave: wave(d),
+                    key: key.clone(),
+                    action: Action::Apply {
+                        strategy: ApplyStrategy::ClientSideApply,
+                        force: false,
+                        validate: true,
+                        skip_dry_run: false,
+                    },
+                    hook: Some(HookInfo {
+                        hook_type: t,
+                        delete_policies: delete_policies(d),
+                        generated_name: false,
+                    }),
+                    target: Some(target.clone()),
+                    live_exists: false,
+                },
+                obj: target,
+            });
+        }
+    }
+    for l in live.iter().filter(|l| !is_hook(l)) {
+        let key = resource_key(l, namespace)?;
+        let keep = options.for_object(Some(l), "Delete").is_some_and(|v| v.eq_ignore_ascii_case("false"));
+        let action = if keep {
+            Action::DeleteSkipped
+        } else {
+            Action::Delete { propagation_policy: propagation_policy.to_string() }
+        };
+        drafts.push(Draft {
+            task: Task {
+                phase: SyncPhase::Sync,
+                wave: -wave(l),
+                key,
+                action,
+                hook: None,
+                target: None,
+                live_exists: true,
+            },
+            obj: l.clone(),
+        });
+    }
+    sort(&mut drafts);
+    let tasks: Vec<Task> = drafts.into_iter().map(|d| d.task).collect();
+    let multi_step =
+        tasks.first().zip(tasks.last()).is_some_and(|(a, b)| (a.phase, a.wave) != (b.phase, b.wave));
+    Ok(SyncPlan { tasks, dry_run: false, multi_step })
+}
