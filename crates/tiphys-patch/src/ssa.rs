@@ -132,6 +132,10 @@ pub fn managed_fields(object: &Value) -> Result<Vec<ManagedFieldsEntry>, PatchEr
     }
 }
 
+/// The manager that owns the fields of an object that had no `managedFields` when it was
+/// first applied to.
+pub const BEFORE_FIRST_APPLY: &str = "before-first-apply";
+
 /// Metadata the server owns; never part of anyone's field set.
 const SERVER_METADATA: &[&str] = &[
     "name",
@@ -266,6 +270,18 @@ pub fn server_side_apply(
     }
     let mut entries = managed_fields(live)?;
     let api_version = gvk.api_version();
+    if entries.is_empty() && live != &empty {
+        // An object nobody tracked yet: its current fields belong to a stand-in manager, so
+        // an apply that changes them conflicts, as on the API server.
+        entries.push(ManagedFieldsEntry {
+            manager: BEFORE_FIRST_APPLY.to_string(),
+            operation: Operation::Update,
+            api_version: api_version.clone(),
+            time: Some(now.to_string()),
+            subresource: String::new(),
+            fields: field_set(members(live, gvk).keys()),
+        });
+    }
     let applied_set = field_set(members(&applied, gvk).keys());
     let mut merged = merge_applied(live, &applied, Cursor::root(gvk));
 
@@ -329,7 +345,8 @@ pub fn server_side_apply(
 /// Records the ownership change of an ordinary write (create, update, non-apply patch) by
 /// `manager`: it gains every field that differs between `old` (`None` on create) and `new`,
 /// and other managers lose those fields. Returns `new` with `metadata.managedFields` set.
-/// When the writer replaced `managedFields` itself, its version is kept, as the API server does.
+/// When the writer replaced `managedFields` itself, its version is kept, and an existing
+/// object without `managedFields` stays untracked, as on the API server.
 pub fn update_managed_fields(
     old: Option<&Value>,
     new: &Value,
@@ -345,6 +362,11 @@ pub fn update_managed_fields(
         return Ok(new.clone());
     }
     let mut entries = managed_fields(old)?;
+    if entries.is_empty() && old != &empty {
+        // Like the API server: ownership is tracked from creation or from the first apply on;
+        // an update of an untracked object stays untracked.
+        return Ok(new.clone());
+    }
     let mut result = new.clone();
     let comparison = compare(old, new, gvk);
     for entry in &mut entries {
@@ -434,33 +456,70 @@ fn merge_applied(live: &Value, applied: &Value, cursor: Cursor) -> Value {
     }
 }
 
+/// Merges a set or keyed list the way structured-merge-diff does: live-only elements keep
+/// their places, elements in both follow the configuration's order, configuration-only
+/// elements come where the configuration has them.
 fn merge_list(live: &Value, applied: &Value, list: ListType, cursor: Cursor) -> Value {
-    let (Value::Array(live_items), Value::Array(applied_items)) = (live, applied) else {
+    let (Value::Array(lhs), Value::Array(rhs)) = (live, applied) else {
         return applied.clone();
     };
-    match list {
-        ListType::Atomic => applied.clone(),
-        ListType::Set => {
-            let mut out = live_items.clone();
-            out.extend(applied_items.iter().filter(|item| !live_items.contains(item)).cloned());
-            Value::Array(out)
-        }
-        ListType::Map { keys, .. } => {
-            let mut out = live_items.clone();
-            for (index, item) in applied_items.iter().enumerate() {
-                let key = list_element(item, keys, index);
-                let found = match key {
-                    PathElement::Index(_) => None,
-                    _ => out.iter().enumerate().position(|(i, o)| list_element(o, keys, i) == key),
-                };
-                match found {
-                    Some(i) => out[i] = merge_applied(&out[i], item, cursor),
-                    None => out.push(item.clone()),
-                }
+    let keys = match list {
+        ListType::Atomic => return applied.clone(),
+        ListType::Set => None,
+        ListType::Map { keys, .. } => Some(keys),
+    };
+    let element = |item: &Value, index: usize| match keys {
+        Some(keys) => list_element(item, keys, index),
+        None => PathElement::Value(item.to_string()),
+    };
+    let lhs_pe: Vec<PathElement> = lhs.iter().enumerate().map(|(i, item)| element(item, i)).collect();
+    let rhs_pe: Vec<PathElement> = rhs.iter().enumerate().map(|(i, item)| element(item, i)).collect();
+    let merge_item = |pe: &PathElement, right: &Value| match (keys, lhs_pe.iter().position(|p| p == pe)) {
+        (Some(_), Some(i)) => merge_applied(&lhs[i], right, cursor),
+        _ => right.clone(),
+    };
+    let mut shared = rhs_pe.iter().filter(|pe| lhs_pe.contains(pe));
+    let mut next_shared = shared.next();
+    let mut merged_rhs: Vec<&PathElement> = Vec::new();
+    let mut out = Vec::with_capacity(lhs.len().max(rhs.len()));
+    let (mut l, mut r) = (0, 0);
+    while l < lhs.len() || r < rhs.len() {
+        if l < lhs.len() && r < rhs.len() {
+            if lhs_pe[l] == rhs_pe[r] {
+                out.push(merge_item(&rhs_pe[r], &rhs[r]));
+                merged_rhs.push(&rhs_pe[r]);
+                l += 1;
+                r += 1;
+                next_shared = shared.next();
+                continue;
             }
-            Value::Array(out)
+            if rhs_pe.contains(&lhs_pe[l]) && next_shared.is_some_and(|next| *next != lhs_pe[l]) {
+                l += 1;
+                continue;
+            }
+        }
+        if l < lhs.len() {
+            if !rhs_pe.contains(&lhs_pe[l]) {
+                out.push(lhs[l].clone());
+                l += 1;
+                continue;
+            }
+            if merged_rhs.contains(&&lhs_pe[l]) {
+                l += 1;
+                continue;
+            }
+        }
+        if r < rhs.len() {
+            let pe = &rhs_pe[r];
+            merged_rhs.push(pe);
+            out.push(merge_item(pe, &rhs[r]));
+            r += 1;
+            if next_shared == Some(pe) {
+                next_shared = shared.next();
+            }
         }
     }
+    Value::Array(out)
 }
 
 /// Removes the field or list element at `path`; missing paths are ignored.

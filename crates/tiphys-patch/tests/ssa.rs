@@ -299,3 +299,44 @@ fn invalid_managed_fields_and_inputs_are_errors() {
     let err = apply(None, &json!([]), "m", false, T0).expect_err("rejected");
     assert!(err.to_string().contains("applied configuration"), "{err}");
 }
+
+#[test]
+fn keyed_lists_merge_in_structured_merge_diff_order() {
+    // Live-only elements keep their places; shared ones follow the configuration's order.
+    let mut live = deployment(1, "x");
+    live["spec"]["template"]["spec"]["containers"] = json!([{"name": "a"}, {"name": "b"}, {"name": "c"}]);
+    let live = update_managed_fields(None, &live, "creator", &apps(), T0).expect("create");
+    let mut config = deployment(1, "x");
+    config["spec"]["template"]["spec"]["containers"] = json!([{"name": "c"}, {"name": "a"}, {"name": "new"}]);
+    let out = apply(Some(&live), &config, "kubectl", false, T1).expect("same values: no conflict");
+    let names: Vec<&str> = out["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["b", "c", "a", "new"]);
+}
+
+#[test]
+fn the_first_apply_to_an_untracked_object_conflicts_with_before_first_apply() {
+    let live = deployment(1, "nginx:1");
+    let err = apply(Some(&live), &deployment(3, "nginx:1"), "kubectl", false, T0).expect_err("conflict");
+    assert_eq!(
+        err.to_string(),
+        "Apply failed with 1 conflict: conflict with \"before-first-apply\" using apps/v1: .spec.replicas"
+    );
+    let out = apply(Some(&live), &deployment(3, "nginx:1"), "kubectl", true, T0).expect("forced");
+    assert_eq!(out["spec"]["replicas"], json!(3));
+    let managers: Vec<String> =
+        managed_fields(&out).expect("decodes").into_iter().map(|e| e.manager).collect();
+    assert_eq!(managers, ["kubectl", tiphys_patch::BEFORE_FIRST_APPLY]);
+}
+
+#[test]
+fn updates_of_untracked_objects_stay_untracked() {
+    let old = deployment(1, "nginx:1");
+    let new = deployment(2, "nginx:1");
+    let out = update_managed_fields(Some(&old), &new, "kubectl-scale", &apps(), T0).expect("update");
+    assert_eq!(out, new);
+}
