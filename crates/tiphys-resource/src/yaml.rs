@@ -57,9 +57,8 @@ fn sections(input: &str) -> Vec<Section<'_>> {
     let mut start = 0usize;
     let mut start_line = 1usize;
     let mut offset = 0usize;
-    let mut line_no = 1usize;
     let mut index = 0usize;
-    for line in input.split_inclusive('\n') {
+    for (line_no, line) in (1usize..).zip(input.split_inclusive('\n')) {
         let trimmed = line.trim_end_matches(['\n', '\r']);
         let is_separator = trimmed == "---" || trimmed.starts_with("--- ") || trimmed.starts_with("---\t");
         let is_end = trimmed == "...";
@@ -73,7 +72,6 @@ fn sections(input: &str) -> Vec<Section<'_>> {
             start_line = line_no + usize::from(!is_separator);
         }
         offset += line.len();
-        line_no += 1;
     }
     out.push(Section { index, first_line: start_line, text: &input[start..] });
     // A leading separator produces an empty first section that users do not count.

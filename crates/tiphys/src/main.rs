@@ -5,6 +5,7 @@
 //! GitOps logic lives here.
 
 mod admin;
+mod output;
 
 use std::process::ExitCode;
 
