@@ -27,9 +27,7 @@ pub(crate) fn call(name: &str, args: &[Value]) -> Option<Result<Value, Error>> {
         "println" => Ok(Value::string(gofmt::sprintln(args))),
         "printf" => match args.first() {
             Some(Value::String(f)) => Ok(Value::string(gofmt::sprintf(f, &args[1..]))),
-            Some(other) => {
-                Err(Error::arg(format!("wrong type for value; expected string; got {}", other.type_name())))
-            }
+            Some(_) => Err(Error::ArgType { index: 0, expected: "string".into() }),
             None => Err(Error::arg("wrong number of args for printf: want at least 1 got 0")),
         },
         "html" => Ok(Value::string(html_escape(&eval_args(args)))),
@@ -186,7 +184,11 @@ fn eq(args: &[Value]) -> Result<bool, Error> {
         let (ka, kb) = (kind(a), kind(b));
         let truth = if ka != kb {
             if !a.is_nil() && !b.is_nil() {
-                return Err(Error::func("incompatible types for comparison"));
+                return Err(Error::func(format!(
+                    "incompatible types for comparison: {} and {}",
+                    a.type_name(),
+                    b.type_name()
+                )));
             }
             false
         } else {
@@ -219,7 +221,11 @@ fn less(a: &Value, b: &Value) -> Result<bool, Error> {
         return Err(Error::func("invalid type for comparison"));
     }
     if ka != kb {
-        return Err(Error::func("incompatible types for comparison"));
+        return Err(Error::func(format!(
+            "incompatible types for comparison: {} and {}",
+            a.type_name(),
+            b.type_name()
+        )));
     }
     Ok(match (a, b) {
         (Value::Int(x), Value::Int(y)) => x < y,

@@ -51,6 +51,16 @@ pub enum Error {
     /// the `error calling` prefix.
     #[error("{0}")]
     Arg(String),
+    /// The argument at `index` has the wrong type for the function's Go parameter type
+    /// `expected`; the engine words it as Go does for that argument (`expected string; found 3`
+    /// for constants, `wrong type for value; expected string; got int` otherwise).
+    #[error("wrong type for argument {index}; expected {expected}")]
+    ArgType {
+        /// Zero-based argument position (the piped value is the last argument).
+        index: usize,
+        /// The Go parameter type (`string`, `int`, `bool`, `map[string]interface {}`).
+        expected: String,
+    },
 }
 
 impl Error {

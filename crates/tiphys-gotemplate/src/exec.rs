@@ -253,6 +253,36 @@ impl State<'_, '_> {
         Ok(())
     }
 
+    /// Go's reflection error for an argument of the wrong type, at that argument.
+    fn arg_type_error(&self, cmd: &Command, argv: &[Value], index: usize, expected: &str) -> Error {
+        let got = argv.get(index).cloned().unwrap_or_default();
+        let node = cmd.args.get(index + 1);
+        let kind = match expected {
+            "int" => "integer",
+            other => other,
+        };
+        match node {
+            Some(
+                n @ Arg {
+                    kind: ArgKind::Int(..) | ArgKind::Float(..) | ArgKind::String(..) | ArgKind::Bool(_),
+                    ..
+                },
+            ) => self.err_at(n.pos, n, format!("expected {kind}; found {n}")),
+            Some(n) if got.is_nil() => self.err_at(n.pos, n, format!("invalid value; expected {expected}")),
+            Some(n) => self.err_at(
+                n.pos,
+                n,
+                format!("wrong type for value; expected {expected}; got {}", got.type_name()),
+            ),
+            None if got.is_nil() => self.err_at(cmd.pos, cmd, format!("invalid value; expected {expected}")),
+            None => self.err_at(
+                cmd.pos,
+                cmd,
+                format!("wrong type for value; expected {expected}; got {}", got.type_name()),
+            ),
+        }
+    }
+
     fn write_back(&mut self, target: &Arg, updated: Value) {
         let ArgKind::Variable(ids) = &target.kind else { return };
         let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| *n == ids[0]) else { return };
@@ -474,10 +504,11 @@ impl State<'_, '_> {
             Value::Nil => {
                 Err(self.err_at(node.pos, node, format!("nil pointer evaluating interface {{}}.{name}")))
             }
-            other => Err(self.err_at(
+            // data reached through maps and lists is `interface {}` to Go's reflection
+            _ => Err(self.err_at(
                 node.pos,
                 node,
-                format!("can't evaluate field {name} in type {}", other.type_name()),
+                format!("can't evaluate field {name} in type interface {{}}"),
             )),
         }
     }
@@ -519,7 +550,7 @@ impl State<'_, '_> {
         if let Some(f) = final_ {
             argv.push(f.value());
         }
-        let result = match user {
+        let result = match &user {
             Some(f) => {
                 let mut ctx = Context { set: self.set, depth: self.depth, stack: self.stack };
                 f(&mut ctx, &argv)
@@ -539,6 +570,7 @@ impl State<'_, '_> {
         match result {
             Ok(v) => Ok(Ev::Val(v)),
             Err(Error::Arg(m)) => Err(self.err_at(cmd.pos, cmd, m)),
+            Err(Error::ArgType { index, expected }) => Err(self.arg_type_error(cmd, &argv, index, &expected)),
             Err(e) => Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {e}"))),
         }
     }

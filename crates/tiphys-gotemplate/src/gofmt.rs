@@ -179,6 +179,9 @@ fn format_verb(v: &Value, verb: char, spec: &Spec) -> String {
     if verb == 'T' {
         return pad(v.type_name(), spec, false);
     }
+    if verb == 'v' && spec.sharp {
+        return pad(go_syntax(v), spec, false);
+    }
     match v {
         Value::Nil => match verb {
             'v' => pad("<nil>".into(), spec, false),

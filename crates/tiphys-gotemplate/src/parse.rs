@@ -395,10 +395,8 @@ impl<'a> Lexer<'a> {
                     self.bump();
                     loop {
                         match self.bump() {
-                            Some('\\') => {
-                                if self.bump().is_none_or(|c| c == '\n') {
-                                    return Err((self.line, "unterminated quoted string".into()));
-                                }
+                            Some('\\') if self.bump().is_none_or(|c| c == '\n') => {
+                                return Err((self.line, "unterminated quoted string".into()));
                             }
                             Some('"') => break,
                             None | Some('\n') => {
@@ -427,10 +425,8 @@ impl<'a> Lexer<'a> {
                     self.bump();
                     loop {
                         match self.bump() {
-                            Some('\\') => {
-                                if self.bump().is_none_or(|c| c == '\n') {
-                                    return Err((self.line, "unterminated character constant".into()));
-                                }
+                            Some('\\') if self.bump().is_none_or(|c| c == '\n') => {
+                                return Err((self.line, "unterminated character constant".into()));
                             }
                             Some('\'') => break,
                             None | Some('\n') => {
@@ -861,7 +857,7 @@ impl Parser<'_> {
                 _ => {}
             }
         }
-        let pipe = self.parse_pipeline("command", true)?;
+        let pipe = self.parse_pipeline("command", false)?;
         Ok(Item::Node(Node::Action(pipe)))
     }
 
@@ -967,7 +963,7 @@ impl Parser<'_> {
                     self.next();
                     let t2 = self.next_non_space();
                     let Tok::Variable(v2) = t2.tok else {
-                        return Err(self.err(t2.line, format!("range can only initialize variables")));
+                        return Err(self.err(t2.line, "range can only initialize variables".to_string()));
                     };
                     let op = self.next_non_space();
                     if !matches!(op.tok, Tok::Declare | Tok::Assign) {
@@ -1071,6 +1067,8 @@ impl Parser<'_> {
     fn parse_operand(&mut self) -> PResult<Option<Arg>> {
         let Some(term) = self.parse_term()? else { return Ok(None) };
         let mut fields = Vec::new();
+        // Go positions a chained field/variable node at its second element.
+        let pos = self.peek().pos;
         while let Tok::Field(f) = &self.peek().tok {
             fields.push(f.clone());
             self.next();
@@ -1078,7 +1076,6 @@ impl Parser<'_> {
         if fields.is_empty() {
             return Ok(Some(term));
         }
-        let pos = term.pos;
         let kind = match term.kind {
             ArgKind::Field(mut ids) => {
                 ids.extend(fields);
@@ -1096,7 +1093,7 @@ impl Parser<'_> {
             | ArgKind::Dot => {
                 return Err(self.err(self.peek().line, format!("unexpected . after term \"{term}\"")));
             }
-            other => ArgKind::Chain(Box::new(Arg { pos, kind: other }), fields),
+            other => ArgKind::Chain(Box::new(Arg { pos: term.pos, kind: other }), fields),
         };
         Ok(Some(Arg { pos, kind }))
     }

@@ -189,7 +189,7 @@ fn term_matches(t: &Term, v: &Version) -> bool {
 
 /// Evaluates a Masterminds constraint string against a version.
 pub fn satisfies(constraint: &str, version: &str) -> Result<bool, Error> {
-    let v = Version::parse(version).ok_or_else(|| Error::func("Invalid Semantic Version"))?;
+    let v = Version::parse(version).ok_or_else(|| Error::func("invalid semantic version"))?;
     for group in constraint.split("||") {
         let group = group.trim();
         // hyphen ranges: "1.2 - 1.4"
@@ -224,7 +224,7 @@ pub fn satisfies(constraint: &str, version: &str) -> Result<bool, Error> {
 }
 
 fn bad(c: &str) -> Error {
-    Error::func(format!("improper constraint: {c}"))
+    Error::func(format!("improper constraint: {c:?}"))
 }
 
 /// Registers `semver` and `semverCompare`.
@@ -242,7 +242,7 @@ pub(crate) fn register(f: &mut FuncMap) {
         Arc::new(|_: &mut Context<'_>, a: &[Value]| {
             crate::builtins::want("semver", a, 1)?;
             let s = a[0].as_str().unwrap_or("");
-            Version::parse(s).map(Value::object).ok_or_else(|| Error::func("Invalid Semantic Version"))
+            Version::parse(s).map(Value::object).ok_or_else(|| Error::func("invalid semantic version"))
         }),
     );
 }

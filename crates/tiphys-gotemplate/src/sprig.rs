@@ -36,21 +36,19 @@ fn arity(name: &str, a: &[Value], n: usize) -> Result<(), Error> {
     builtins::want(name, a, n)
 }
 
-/// A `string` parameter, with Go's reflection errors for other types.
-fn s(v: &Value) -> Result<&str, Error> {
-    match v {
+/// The `string` parameter at `idx`, with Go's reflection errors for other types.
+fn s(a: &[Value], idx: usize) -> Result<&str, Error> {
+    match &a[idx] {
         Value::String(s) => Ok(s),
-        Value::Nil => Err(Error::arg("invalid value; expected string")),
-        other => Err(Error::arg(format!("wrong type for value; expected string; got {}", other.type_name()))),
+        _ => Err(Error::ArgType { index: idx, expected: "string".into() }),
     }
 }
 
-/// An `int` parameter.
-fn i(v: &Value) -> Result<i64, Error> {
-    match v {
+/// The `int` parameter at `idx`.
+fn i(a: &[Value], idx: usize) -> Result<i64, Error> {
+    match &a[idx] {
         Value::Int(i) => Ok(*i),
-        Value::Nil => Err(Error::arg("invalid value; expected int")),
-        other => Err(Error::arg(format!("wrong type for value; expected int; got {}", other.type_name()))),
+        _ => Err(Error::ArgType { index: idx, expected: "int".into() }),
     }
 }
 
@@ -90,17 +88,15 @@ fn l<'a>(name: &str, v: &'a Value) -> Result<&'a [Value], Error> {
     match v {
         Value::List(l) => Ok(l),
         Value::Nil => Ok(&[]),
-        other => Err(Error::func(format!("Cannot {name} on type {}", other.type_name()))),
+        other => Err(Error::func(format!("Cannot {name} on type {}", kind_of(other)))),
     }
 }
 
-fn m<'a>(v: &'a Value) -> Result<&'a Map, Error> {
-    match v {
+/// The map parameter at `idx`.
+fn m(a: &[Value], idx: usize) -> Result<&Map, Error> {
+    match &a[idx] {
         Value::Map(m) => Ok(m),
-        other => Err(Error::arg(format!(
-            "wrong type for value; expected map[string]interface {{}}; got {}",
-            other.type_name()
-        ))),
+        _ => Err(Error::ArgType { index: idx, expected: "map[string]interface {}".into() }),
     }
 }
 
@@ -162,7 +158,7 @@ pub fn yaml_functions() -> FuncMap {
     });
     add(&mut f, "fromYaml", |a| {
         arity("fromYaml", a, 1)?;
-        Ok(match yaml::from_yaml(s(&a[0])?) {
+        Ok(match yaml::from_yaml(s(a, 0)?) {
             Ok(v @ Value::Map(_)) => v,
             Ok(Value::Nil) => Value::map(Map::new()),
             Ok(_) => error_map(
@@ -173,7 +169,7 @@ pub fn yaml_functions() -> FuncMap {
     });
     add(&mut f, "fromYamlArray", |a| {
         arity("fromYamlArray", a, 1)?;
-        Ok(match yaml::from_yaml(s(&a[0])?) {
+        Ok(match yaml::from_yaml(s(a, 0)?) {
             Ok(v @ Value::List(_)) => v,
             Ok(Value::Nil) => Value::list(Vec::new()),
             Ok(_) => Value::list(vec![Value::string(
@@ -235,20 +231,20 @@ fn words(s: &str) -> Vec<String> {
 fn strings(f: &mut FuncMap) {
     add(f, "upper", |a| {
         arity("upper", a, 1)?;
-        Ok(Value::string(s(&a[0])?.to_uppercase()))
+        Ok(Value::string(s(a, 0)?.to_uppercase()))
     });
     add(f, "lower", |a| {
         arity("lower", a, 1)?;
-        Ok(Value::string(s(&a[0])?.to_lowercase()))
+        Ok(Value::string(s(a, 0)?.to_lowercase()))
     });
     add(f, "title", |a| {
         arity("title", a, 1)?;
-        Ok(Value::string(title(s(&a[0])?)))
+        Ok(Value::string(title(s(a, 0)?)))
     });
     add(f, "untitle", |a| {
         arity("untitle", a, 1)?;
         let mut prev_space = true;
-        let out: String = s(&a[0])?
+        let out: String = s(a, 0)?
             .chars()
             .map(|c| {
                 let r = if prev_space { c.to_lowercase().next().unwrap_or(c) } else { c };
@@ -260,35 +256,35 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "trim", |a| {
         arity("trim", a, 1)?;
-        Ok(Value::string(s(&a[0])?.trim()))
+        Ok(Value::string(s(a, 0)?.trim()))
     });
     add(f, "trimAll", |a| {
         arity("trimAll", a, 2)?;
-        let cut: Vec<char> = s(&a[0])?.chars().collect();
-        Ok(Value::string(s(&a[1])?.trim_matches(|c| cut.contains(&c))))
+        let cut: Vec<char> = s(a, 0)?.chars().collect();
+        Ok(Value::string(s(a, 1)?.trim_matches(|c| cut.contains(&c))))
     });
     add(f, "trimPrefix", |a| {
         arity("trimPrefix", a, 2)?;
-        let (p, x) = (s(&a[0])?, s(&a[1])?);
+        let (p, x) = (s(a, 0)?, s(a, 1)?);
         Ok(Value::string(x.strip_prefix(p).unwrap_or(x)))
     });
     add(f, "trimSuffix", |a| {
         arity("trimSuffix", a, 2)?;
-        let (p, x) = (s(&a[0])?, s(&a[1])?);
+        let (p, x) = (s(a, 0)?, s(a, 1)?);
         Ok(Value::string(x.strip_suffix(p).unwrap_or(x)))
     });
     add(f, "nospace", |a| {
         arity("nospace", a, 1)?;
-        Ok(Value::string(s(&a[0])?.chars().filter(|c| !c.is_whitespace()).collect::<String>()))
+        Ok(Value::string(s(a, 0)?.chars().filter(|c| !c.is_whitespace()).collect::<String>()))
     });
     add(f, "repeat", |a| {
         arity("repeat", a, 2)?;
-        let n = i(&a[0])?;
-        Ok(Value::string(s(&a[1])?.repeat(n.clamp(0, 1 << 20) as usize)))
+        let n = i(a, 0)?;
+        Ok(Value::string(s(a, 1)?.repeat(n.clamp(0, 1 << 20) as usize)))
     });
     add(f, "substr", |a| {
         arity("substr", a, 3)?;
-        let (start, end, x) = (i(&a[0])?, i(&a[1])?, s(&a[2])?);
+        let (start, end, x) = (i(a, 0)?, i(a, 1)?, s(a, 2)?);
         let b = x.as_bytes();
         let len = b.len() as i64;
         let (st, en) = if start < 0 {
@@ -302,7 +298,7 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "trunc", |a| {
         arity("trunc", a, 2)?;
-        let (c, x) = (i(&a[0])?, s(&a[1])?);
+        let (c, x) = (i(a, 0)?, s(a, 1)?);
         let b = x.as_bytes();
         let len = b.len() as i64;
         let out = if c < 0 && len + c > 0 {
@@ -316,7 +312,7 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "abbrev", |a| {
         arity("abbrev", a, 2)?;
-        let (w, x) = (i(&a[0])?, s(&a[1])?);
+        let (w, x) = (i(a, 0)?, s(a, 1)?);
         if w < 4 || x.chars().count() as i64 <= w {
             return Ok(Value::string(x));
         }
@@ -325,27 +321,27 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "initials", |a| {
         arity("initials", a, 1)?;
-        Ok(Value::string(s(&a[0])?.split_whitespace().filter_map(|w| w.chars().next()).collect::<String>()))
+        Ok(Value::string(s(a, 0)?.split_whitespace().filter_map(|w| w.chars().next()).collect::<String>()))
     });
     add(f, "wrap", |a| {
         arity("wrap", a, 2)?;
-        Ok(Value::string(wrap_text(s(&a[1])?, i(&a[0])?.max(1) as usize, "\n")))
+        Ok(Value::string(wrap_text(s(a, 1)?, i(a, 0)?.max(1) as usize, "\n")))
     });
     add(f, "wrapWith", |a| {
         arity("wrapWith", a, 3)?;
-        Ok(Value::string(wrap_text(s(&a[2])?, i(&a[0])?.max(1) as usize, s(&a[1])?)))
+        Ok(Value::string(wrap_text(s(a, 2)?, i(a, 0)?.max(1) as usize, s(a, 1)?)))
     });
     add(f, "contains", |a| {
         arity("contains", a, 2)?;
-        Ok(Value::Bool(s(&a[1])?.contains(s(&a[0])?)))
+        Ok(Value::Bool(s(a, 1)?.contains(s(a, 0)?)))
     });
     add(f, "hasPrefix", |a| {
         arity("hasPrefix", a, 2)?;
-        Ok(Value::Bool(s(&a[1])?.starts_with(s(&a[0])?)))
+        Ok(Value::Bool(s(a, 1)?.starts_with(s(a, 0)?)))
     });
     add(f, "hasSuffix", |a| {
         arity("hasSuffix", a, 2)?;
-        Ok(Value::Bool(s(&a[1])?.ends_with(s(&a[0])?)))
+        Ok(Value::Bool(s(a, 1)?.ends_with(s(a, 0)?)))
     });
     add(f, "quote", |a| {
         Ok(Value::string(
@@ -370,39 +366,39 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "indent", |a| {
         arity("indent", a, 2)?;
-        let pad = " ".repeat(i(&a[0])?.clamp(0, 1 << 16) as usize);
-        Ok(Value::string(format!("{pad}{}", s(&a[1])?.replace('\n', &format!("\n{pad}")))))
+        let pad = " ".repeat(i(a, 0)?.clamp(0, 1 << 16) as usize);
+        Ok(Value::string(format!("{pad}{}", s(a, 1)?.replace('\n', &format!("\n{pad}")))))
     });
     add(f, "nindent", |a| {
         arity("nindent", a, 2)?;
-        let pad = " ".repeat(i(&a[0])?.clamp(0, 1 << 16) as usize);
-        Ok(Value::string(format!("\n{pad}{}", s(&a[1])?.replace('\n', &format!("\n{pad}")))))
+        let pad = " ".repeat(i(a, 0)?.clamp(0, 1 << 16) as usize);
+        Ok(Value::string(format!("\n{pad}{}", s(a, 1)?.replace('\n', &format!("\n{pad}")))))
     });
     add(f, "replace", |a| {
         arity("replace", a, 3)?;
-        Ok(Value::string(s(&a[2])?.replace(s(&a[0])?, s(&a[1])?)))
+        Ok(Value::string(s(a, 2)?.replace(s(a, 0)?, s(a, 1)?)))
     });
     add(f, "plural", |a| {
         arity("plural", a, 3)?;
-        Ok(Value::string(if i(&a[2])? == 1 { s(&a[0])? } else { s(&a[1])? }))
+        Ok(Value::string(if i(a, 2)? == 1 { s(a, 0)? } else { s(a, 1)? }))
     });
     add(f, "snakecase", |a| {
         arity("snakecase", a, 1)?;
-        Ok(Value::string(words(s(&a[0])?).iter().map(|w| w.to_lowercase()).collect::<Vec<_>>().join("_")))
+        Ok(Value::string(words(s(a, 0)?).iter().map(|w| w.to_lowercase()).collect::<Vec<_>>().join("_")))
     });
     add(f, "kebabcase", |a| {
         arity("kebabcase", a, 1)?;
-        Ok(Value::string(words(s(&a[0])?).iter().map(|w| w.to_lowercase()).collect::<Vec<_>>().join("-")))
+        Ok(Value::string(words(s(a, 0)?).iter().map(|w| w.to_lowercase()).collect::<Vec<_>>().join("-")))
     });
     add(f, "camelcase", |a| {
         arity("camelcase", a, 1)?;
-        let x = s(&a[0])?;
+        let x = s(a, 0)?;
         Ok(Value::string(x.split('_').map(title).collect::<String>()))
     });
     add(f, "swapcase", |a| {
         arity("swapcase", a, 1)?;
         Ok(Value::string(
-            s(&a[0])?
+            s(a, 0)?
                 .chars()
                 .flat_map(|c| {
                     if c.is_uppercase() {
@@ -428,22 +424,22 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "join", |a| {
         arity("join", a, 2)?;
-        Ok(Value::string(str_list(&a[1]).join(s(&a[0])?)))
+        Ok(Value::string(str_list(&a[1]).join(s(a, 0)?)))
     });
     add(f, "splitList", |a| {
         arity("splitList", a, 2)?;
-        Ok(Value::list(s(&a[1])?.split(s(&a[0])?).map(Value::from).collect()))
+        Ok(Value::list(s(a, 1)?.split(s(a, 0)?).map(Value::from).collect()))
     });
     add(f, "split", |a| {
         arity("split", a, 2)?;
-        let parts = s(&a[1])?.split(s(&a[0])?).enumerate().map(|(n, p)| (format!("_{n}"), Value::from(p)));
+        let parts = s(a, 1)?.split(s(a, 0)?).enumerate().map(|(n, p)| (format!("_{n}"), Value::from(p)));
         Ok(Value::map(parts.collect()))
     });
     add(f, "splitn", |a| {
         arity("splitn", a, 3)?;
-        let n = i(&a[1])?;
-        let x = s(&a[2])?;
-        let sep = s(&a[0])?;
+        let n = i(a, 1)?;
+        let x = s(a, 2)?;
+        let sep = s(a, 0)?;
         let parts: Vec<&str> =
             if n < 0 { x.split(sep).collect() } else { x.splitn(n as usize, sep).collect() };
         Ok(Value::map(
@@ -458,7 +454,7 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "abbrevboth", |a| {
         arity("abbrevboth", a, 3)?;
-        let (left, right, x) = (i(&a[0])?, i(&a[1])?, s(&a[2])?);
+        let (left, right, x) = (i(a, 0)?, i(a, 1)?, s(a, 2)?);
         let chars: Vec<char> = x.chars().collect();
         if right < 4 || (left > 0 && right < 7) || chars.len() as i64 <= right {
             return Ok(Value::string(x));
@@ -500,7 +496,7 @@ fn lists(f: &mut FuncMap) {
     for name in ["append", "push", "mustAppend", "mustPush"] {
         add(f, name, move |a| {
             arity(name, a, 2)?;
-            let mut v = l("append", &a[0])?.to_vec();
+            let mut v = l("push", &a[0])?.to_vec();
             v.push(a[1].clone());
             Ok(Value::list(v))
         });
@@ -586,7 +582,15 @@ fn lists(f: &mut FuncMap) {
     for name in ["slice", "mustSlice"] {
         add(f, name, move |a| {
             let (first, idx) = a.split_first().ok_or_else(|| Error::arg("wrong number of args for slice"))?;
-            let v = l("slice", first)?;
+            let v = match first {
+                Value::List(v) => v.as_slice(),
+                other => {
+                    return Err(Error::func(format!(
+                        "list should be type of slice or array but {}",
+                        kind_of(other)
+                    )));
+                }
+            };
             let start = idx.first().map_or(0, to_i64).clamp(0, v.len() as i64) as usize;
             let end = idx.get(1).map_or(v.len() as i64, to_i64).clamp(start as i64, v.len() as i64) as usize;
             Ok(Value::list(v[start..end].to_vec()))
@@ -595,13 +599,13 @@ fn lists(f: &mut FuncMap) {
     for name in ["chunk", "mustChunk"] {
         add(f, name, move |a| {
             arity(name, a, 2)?;
-            let size = i(&a[0])?.max(1) as usize;
+            let size = i(a, 0)?.max(1) as usize;
             Ok(Value::list(l("chunk", &a[1])?.chunks(size).map(|c| Value::list(c.to_vec())).collect()))
         });
     }
     add(f, "until", |a| {
         arity("until", a, 1)?;
-        let n = i(&a[0])?.clamp(-(1 << 20), 1 << 20);
+        let n = i(a, 0)?.clamp(-(1 << 20), 1 << 20);
         let v: Vec<Value> = if n >= 0 {
             (0..n).map(Value::Int).collect()
         } else {
@@ -611,7 +615,7 @@ fn lists(f: &mut FuncMap) {
     });
     add(f, "untilStep", |a| {
         arity("untilStep", a, 3)?;
-        let (start, stop, step) = (i(&a[0])?, i(&a[1])?, i(&a[2])?);
+        let (start, stop, step) = (i(a, 0)?, i(a, 1)?, i(a, 2)?);
         let mut v = Vec::new();
         let mut x = start;
         while step != 0 && ((step > 0 && x < stop) || (step < 0 && x > stop)) && v.len() < 1 << 20 {
@@ -648,57 +652,59 @@ fn dicts(f: &mut FuncMap) {
     });
     add(f, "get", |a| {
         arity("get", a, 2)?;
-        Ok(m(&a[0])?.get(s(&a[1])?).cloned().unwrap_or(Value::string("")))
+        Ok(m(a, 0)?.get(s(a, 1)?).cloned().unwrap_or(Value::string("")))
     });
     add(f, "set", |a| {
         arity("set", a, 3)?;
-        let mut out = m(&a[0])?.clone();
-        out.insert(s(&a[1])?.to_string(), a[2].clone());
+        let mut out = m(a, 0)?.clone();
+        out.insert(s(a, 1)?.to_string(), a[2].clone());
         Ok(Value::map(out))
     });
     add(f, "unset", |a| {
         arity("unset", a, 2)?;
-        let mut out = m(&a[0])?.clone();
-        out.remove(s(&a[1])?);
+        let mut out = m(a, 0)?.clone();
+        out.remove(s(a, 1)?);
         Ok(Value::map(out))
     });
     add(f, "hasKey", |a| {
         arity("hasKey", a, 2)?;
-        Ok(Value::Bool(m(&a[0])?.contains_key(s(&a[1])?)))
+        Ok(Value::Bool(m(a, 0)?.contains_key(s(a, 1)?)))
     });
     add(f, "keys", |a| {
         let mut out = Vec::new();
-        for d in a {
-            out.extend(m(d)?.keys().map(|k| Value::from(k.as_str())));
+        for n in 0..a.len() {
+            out.extend(m(a, n)?.keys().map(|k| Value::from(k.as_str())));
         }
         Ok(Value::list(out))
     });
     add(f, "values", |a| {
         arity("values", a, 1)?;
-        Ok(Value::list(m(&a[0])?.values().cloned().collect()))
+        Ok(Value::list(m(a, 0)?.values().cloned().collect()))
     });
     add(f, "pluck", |a| {
-        let (key, ds) = a.split_first().ok_or_else(|| Error::arg("wrong number of args for pluck"))?;
-        let key = s(key)?;
+        if a.is_empty() {
+            return Err(Error::arg("wrong number of args for pluck: want at least 1 got 0"));
+        }
+        let key = s(a, 0)?;
         let mut out = Vec::new();
-        for d in ds {
-            if let Some(v) = m(d)?.get(key) {
+        for n in 1..a.len() {
+            if let Some(v) = m(a, n)?.get(key) {
                 out.push(v.clone());
             }
         }
         Ok(Value::list(out))
     });
     add(f, "pick", |a| {
-        let (d, ks) = a.split_first().ok_or_else(|| Error::arg("wrong number of args for pick"))?;
-        let d = m(d)?;
+        let (_, ks) = a.split_first().ok_or_else(|| Error::arg("wrong number of args for pick"))?;
+        let d = m(a, 0)?;
         let keys: Vec<String> = ks.iter().map(strval).collect();
         Ok(Value::map(
             d.iter().filter(|(k, _)| keys.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
         ))
     });
     add(f, "omit", |a| {
-        let (d, ks) = a.split_first().ok_or_else(|| Error::arg("wrong number of args for omit"))?;
-        let d = m(d)?;
+        let (_, ks) = a.split_first().ok_or_else(|| Error::arg("wrong number of args for omit"))?;
+        let d = m(a, 0)?;
         let keys: Vec<String> = ks.iter().map(strval).collect();
         Ok(Value::map(
             d.iter().filter(|(k, _)| !keys.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -708,11 +714,12 @@ fn dicts(f: &mut FuncMap) {
         [("merge", false), ("mustMerge", false), ("mergeOverwrite", true), ("mustMergeOverwrite", true)]
     {
         add(f, name, move |a| {
-            let (dst, srcs) =
-                a.split_first().ok_or_else(|| Error::arg(format!("wrong number of args for {name}")))?;
-            let mut out = m(dst)?.clone();
-            for src in srcs {
-                merge_into(&mut out, m(src)?, overwrite);
+            if a.is_empty() {
+                return Err(Error::arg(format!("wrong number of args for {name}: want at least 1 got 0")));
+            }
+            let mut out = m(a, 0)?.clone();
+            for n in 1..a.len() {
+                merge_into(&mut out, m(a, n)?, overwrite);
             }
             Ok(Value::map(out))
         });
@@ -727,13 +734,12 @@ fn dicts(f: &mut FuncMap) {
         if a.len() < 3 {
             return Err(Error::func("dig needs at least three arguments"));
         }
-        let d = &a[a.len() - 1];
         let default = &a[a.len() - 2];
-        let mut cur = m(d)?;
-        let keys = &a[..a.len() - 2];
-        for (n, k) in keys.iter().enumerate() {
-            match cur.get(s(k)?) {
-                Some(v) if n + 1 == keys.len() => return Ok(v.clone()),
+        let mut cur = m(a, a.len() - 1)?;
+        let nkeys = a.len() - 2;
+        for n in 0..nkeys {
+            match cur.get(s(a, n)?) {
+                Some(v) if n + 1 == nkeys => return Ok(v.clone()),
                 Some(Value::Map(inner)) => cur = inner,
                 _ => return Ok(default.clone()),
             }
@@ -748,10 +754,8 @@ fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {
         match (dst.get_mut(k), v) {
             (Some(Value::Map(d)), Value::Map(s)) => merge_into(Arc::make_mut(d), s, overwrite),
             (Some(existing), v) => {
-                if (overwrite && !is_empty(v)) || is_empty(existing) && !matches!(existing, Value::Map(_)) {
-                    if !(is_empty(existing) && is_empty(v) && !overwrite) {
-                        *existing = v.clone();
-                    }
+                if !is_empty(v) && (overwrite || is_empty(existing)) {
+                    *existing = v.clone();
                 }
             }
             (None, v) => {
@@ -845,7 +849,7 @@ fn math(f: &mut FuncMap) {
     });
     add(f, "atoi", |a| {
         arity("atoi", a, 1)?;
-        Ok(Value::Int(s(&a[0])?.parse().unwrap_or(0)))
+        Ok(Value::Int(s(a, 0)?.parse().unwrap_or(0)))
     });
 }
 
@@ -857,9 +861,13 @@ fn encoding(f: &mut FuncMap) {
     });
     add(f, "b64dec", |a| {
         arity("b64dec", a, 1)?;
-        Ok(Value::string(match B64.decode(s(&a[0])?) {
+        Ok(Value::string(match B64.decode(s(a, 0)?) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) => e.to_string(),
+            Err(base64::DecodeError::InvalidByte(at, _))
+            | Err(base64::DecodeError::InvalidLastSymbol(at, _)) => {
+                format!("illegal base64 data at input byte {at}")
+            }
+            Err(_) => format!("illegal base64 data at input byte {}", s(a, 0)?.len()),
         }))
     });
     add(f, "b32enc", |a| {
@@ -868,7 +876,7 @@ fn encoding(f: &mut FuncMap) {
     });
     add(f, "b32dec", |a| {
         arity("b32dec", a, 1)?;
-        Ok(Value::string(match base32_decode(s(&a[0])?) {
+        Ok(Value::string(match base32_decode(s(a, 0)?) {
             Some(b) => String::from_utf8_lossy(&b).into_owned(),
             None => "illegal base32 data".to_string(),
         }))
@@ -876,22 +884,22 @@ fn encoding(f: &mut FuncMap) {
     add(f, "sha256sum", |a| {
         use sha2::Digest as _;
         arity("sha256sum", a, 1)?;
-        Ok(Value::string(hex::encode(sha2::Sha256::digest(s(&a[0])?.as_bytes()))))
+        Ok(Value::string(hex::encode(sha2::Sha256::digest(s(a, 0)?.as_bytes()))))
     });
     add(f, "sha512sum", |a| {
         use sha2::Digest as _;
         arity("sha512sum", a, 1)?;
-        Ok(Value::string(hex::encode(sha2::Sha512::digest(s(&a[0])?.as_bytes()))))
+        Ok(Value::string(hex::encode(sha2::Sha512::digest(s(a, 0)?.as_bytes()))))
     });
     add(f, "sha1sum", |a| {
         use sha1::Digest as _;
         arity("sha1sum", a, 1)?;
-        Ok(Value::string(hex::encode(sha1::Sha1::digest(s(&a[0])?.as_bytes()))))
+        Ok(Value::string(hex::encode(sha1::Sha1::digest(s(a, 0)?.as_bytes()))))
     });
     add(f, "adler32sum", |a| {
         arity("adler32sum", a, 1)?;
         let (mut x, mut y) = (1u32, 0u32);
-        for b in s(&a[0])?.bytes() {
+        for b in s(a, 0)?.bytes() {
             x = (x + u32::from(b)) % 65521;
             y = (y + x) % 65521;
         }
@@ -923,13 +931,13 @@ fn encoding(f: &mut FuncMap) {
     });
     add(f, "fromJson", |a| {
         arity("fromJson", a, 1)?;
-        Ok(serde_json::from_str::<serde_json::Value>(s(&a[0])?)
+        Ok(serde_json::from_str::<serde_json::Value>(s(a, 0)?)
             .map(|j| Value::from_json_floats(&j))
             .unwrap_or(Value::Nil))
     });
     add(f, "mustFromJson", |a| {
         arity("mustFromJson", a, 1)?;
-        serde_json::from_str::<serde_json::Value>(s(&a[0])?)
+        serde_json::from_str::<serde_json::Value>(s(a, 0)?)
             .map(|j| Value::from_json_floats(&j))
             .map_err(|e| Error::func(e.to_string()))
     });
@@ -991,13 +999,13 @@ fn flow(f: &mut FuncMap) {
     add(f, "ternary", |a| {
         arity("ternary", a, 3)?;
         let Value::Bool(c) = a[2] else {
-            return Err(Error::arg(format!("wrong type for value; expected bool; got {}", a[2].type_name())));
+            return Err(Error::ArgType { index: 2, expected: "bool".into() });
         };
         Ok(if c { a[0].clone() } else { a[1].clone() })
     });
     add(f, "fail", |a| {
         arity("fail", a, 1)?;
-        Err(Error::func(s(&a[0])?.to_string()))
+        Err(Error::func(s(a, 0)?.to_string()))
     });
     add(f, "typeOf", |a| {
         arity("typeOf", a, 1)?;
@@ -1005,11 +1013,11 @@ fn flow(f: &mut FuncMap) {
     });
     add(f, "typeIs", |a| {
         arity("typeIs", a, 2)?;
-        Ok(Value::Bool(s(&a[0])? == a[1].type_name()))
+        Ok(Value::Bool(s(a, 0)? == a[1].type_name()))
     });
     add(f, "typeIsLike", |a| {
         arity("typeIsLike", a, 2)?;
-        let t = s(&a[0])?;
+        let t = s(a, 0)?;
         let tn = a[1].type_name();
         Ok(Value::Bool(t == tn || t == format!("*{tn}")))
     });
@@ -1019,7 +1027,7 @@ fn flow(f: &mut FuncMap) {
     });
     add(f, "kindIs", |a| {
         arity("kindIs", a, 2)?;
-        Ok(Value::Bool(s(&a[0])? == kind_of(&a[1])))
+        Ok(Value::Bool(s(a, 0)? == kind_of(&a[1])))
     });
     add(f, "deepEqual", |a| {
         arity("deepEqual", a, 2)?;
@@ -1045,46 +1053,47 @@ fn regexes(f: &mut FuncMap) {
     fn re(p: &str) -> Result<regex::Regex, Error> {
         regex::Regex::new(p).map_err(|e| Error::func(format!("error parsing regexp: {e}")))
     }
-    for name in ["regexMatch", "mustRegexMatch"] {
-        add(f, name, move |a| {
-            arity(name, a, 2)?;
-            Ok(Value::Bool(re(s(&a[0])?)?.is_match(s(&a[1])?)))
-        });
-    }
+    add(f, "regexMatch", |a| {
+        arity("regexMatch", a, 2)?;
+        Ok(Value::Bool(regex::Regex::new(s(a, 0)?).is_ok_and(|r| r.is_match(s(a, 1).unwrap_or("")))))
+    });
+    add(f, "mustRegexMatch", |a| {
+        arity("mustRegexMatch", a, 2)?;
+        Ok(Value::Bool(re(s(a, 0)?)?.is_match(s(a, 1)?)))
+    });
     for name in ["regexFindAll", "mustRegexFindAll"] {
         add(f, name, move |a| {
             arity(name, a, 3)?;
-            let n = i(&a[2])?;
-            let r = re(s(&a[0])?)?;
-            let it = r.find_iter(s(&a[1])?).map(|m| Value::from(m.as_str()));
+            let n = i(a, 2)?;
+            let r = re(s(a, 0)?)?;
+            let it = r.find_iter(s(a, 1)?).map(|m| Value::from(m.as_str()));
             Ok(Value::list(if n < 0 { it.collect() } else { it.take(n as usize).collect() }))
         });
     }
     for name in ["regexFind", "mustRegexFind"] {
         add(f, name, move |a| {
             arity(name, a, 2)?;
-            Ok(Value::string(re(s(&a[0])?)?.find(s(&a[1])?).map_or("", |m| m.as_str())))
+            Ok(Value::string(re(s(a, 0)?)?.find(s(a, 1)?).map_or("", |m| m.as_str())))
         });
     }
     for name in ["regexReplaceAll", "mustRegexReplaceAll"] {
         add(f, name, move |a| {
             arity(name, a, 3)?;
-            let repl = s(&a[2])?.replace("${", "\u{0}").replace('$', "$").replace('\u{0}', "${");
-            Ok(Value::string(re(s(&a[0])?)?.replace_all(s(&a[1])?, repl.as_str()).into_owned()))
+            Ok(Value::string(re(s(a, 0)?)?.replace_all(s(a, 1)?, s(a, 2)?).into_owned()))
         });
     }
     for name in ["regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"] {
         add(f, name, move |a| {
             arity(name, a, 3)?;
-            Ok(Value::string(re(s(&a[0])?)?.replace_all(s(&a[1])?, regex::NoExpand(s(&a[2])?)).into_owned()))
+            Ok(Value::string(re(s(a, 0)?)?.replace_all(s(a, 1)?, regex::NoExpand(s(a, 2)?)).into_owned()))
         });
     }
     for name in ["regexSplit", "mustRegexSplit"] {
         add(f, name, move |a| {
             arity(name, a, 3)?;
-            let n = i(&a[2])?;
-            let r = re(s(&a[0])?)?;
-            let x = s(&a[1])?;
+            let n = i(a, 2)?;
+            let r = re(s(a, 0)?)?;
+            let x = s(a, 1)?;
             let parts: Vec<Value> = if n < 0 {
                 r.split(x).map(Value::from).collect()
             } else {
@@ -1095,7 +1104,7 @@ fn regexes(f: &mut FuncMap) {
     }
     add(f, "regexQuoteMeta", |a| {
         arity("regexQuoteMeta", a, 1)?;
-        Ok(Value::string(regex::escape(s(&a[0])?)))
+        Ok(Value::string(regex::escape(s(a, 0)?)))
     });
 }
 
@@ -1111,7 +1120,7 @@ fn random(f: &mut FuncMap, seed: u64) {
         let rng = rng.clone();
         add(f, name, move |a| {
             arity(name, a, 1)?;
-            Ok(Value::string(rng.pick(alphabet, i(&a[0])?.clamp(0, 1 << 16) as usize)))
+            Ok(Value::string(rng.pick(alphabet, i(a, 0)?.clamp(0, 1 << 16) as usize)))
         });
     }
     let r = rng.clone();
@@ -1129,7 +1138,7 @@ fn random(f: &mut FuncMap, seed: u64) {
     let r = rng;
     add(f, "shuffle", move |a| {
         arity("shuffle", a, 1)?;
-        let mut chars: Vec<char> = s(&a[0])?.chars().collect();
+        let mut chars: Vec<char> = s(a, 0)?.chars().collect();
         for k in (1..chars.len()).rev() {
             let j = (r.next() % (k as u64 + 1)) as usize;
             chars.swap(k, j);

@@ -210,6 +210,19 @@ pub(crate) fn register(f: &mut FuncMap, now: Zoned) {
             Ok(Value::string(to_time(&a[0], &n).timestamp().as_second().to_string()))
         }),
     );
+    for name in ["toDate", "mustToDate"] {
+        let n = now.clone();
+        f.insert(
+            name.into(),
+            Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
+                crate::builtins::want(name, a, 2)?;
+                let (layout, text) = (layout_arg(&a[0])?, layout_arg(&a[1])?);
+                parse_go(layout, text, n.time_zone()).map(|t| Value::object(Time(t))).ok_or_else(|| {
+                    Error::func(format!("parsing time \"{text}\" as \"{layout}\": cannot parse"))
+                })
+            }),
+        );
+    }
     let n = now;
     f.insert(
         "ago".into(),
@@ -225,8 +238,7 @@ pub(crate) fn register(f: &mut FuncMap, now: Zoned) {
             crate::builtins::want("duration", a, 1)?;
             let secs = match &a[0] {
                 Value::String(s) => s.parse::<i64>().unwrap_or(0),
-                Value::Int(i) => *i,
-                Value::Float(f) => *f as i64,
+                // Sprig only accepts int64 and strings; template ints and YAML floats give 0
                 _ => 0,
             };
             Ok(Value::string(go_duration(secs)))
@@ -249,4 +261,51 @@ fn go_duration(secs: i64) -> String {
     } else {
         format!("{sign}{sec}s")
     }
+}
+
+/// Parses `text` with a Go layout by translating the layout to strptime directives.
+fn parse_go(layout: &str, text: &str, tz: &jiff::tz::TimeZone) -> Option<Zoned> {
+    const MAP: &[(&str, &str)] = &[
+        ("2006", "%Y"),
+        ("01", "%m"),
+        ("02", "%d"),
+        ("15", "%H"),
+        ("04", "%M"),
+        ("05", "%S"),
+        ("Z07:00", "%:z"),
+        ("-07:00", "%:z"),
+        ("-0700", "%z"),
+        ("Jan", "%b"),
+        ("MST", "%Z"),
+    ];
+    let mut fmt = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for (go, st) in MAP {
+            if let Some(r) = rest.strip_prefix(go) {
+                fmt.push_str(st);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next()?;
+        fmt.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    if let Ok(z) = jiff::fmt::strtime::parse(&fmt, text).and_then(|p| p.to_zoned()) {
+        return Some(z);
+    }
+    let text = match text.strip_suffix('Z') {
+        Some(t) => format!("{t}+00:00"),
+        None => text.to_string(),
+    };
+    let fmt = fmt.replace("%:z", "");
+    let text_no_tz = text.split('+').next().unwrap_or(&text);
+    if let Ok(dt) = jiff::fmt::strtime::parse(&fmt, text_no_tz).and_then(|p| p.to_datetime()) {
+        return dt.to_zoned(tz.clone()).ok();
+    }
+    jiff::fmt::strtime::parse(&fmt, &text)
+        .and_then(|p| p.to_date())
+        .ok()
+        .and_then(|d| d.to_zoned(tz.clone()).ok())
 }

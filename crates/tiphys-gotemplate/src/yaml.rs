@@ -346,16 +346,17 @@ fn analyze(s: &str) -> Analysis {
 }
 
 fn string_scalar(s: &str, column: usize, is_key: bool) -> String {
-    let (_, base60, _) = regexes();
-    let can_plain = !resolves_non_string(s) && !base60.is_match(s);
     let a = analyze(s);
-    if s.contains('\n') && !is_key && a.block {
-        return literal(s);
+    if s.contains('\n') {
+        return if !is_key && a.block { literal(s) } else { double_quoted(s) };
     }
-    if can_plain && !s.contains('\n') && a.plain {
+    if resolves_non_string(s) {
+        return double_quoted(s);
+    }
+    if a.plain {
         return wrap(s, column, !is_key);
     }
-    if !s.contains('\n') && a.single && (can_plain || !resolves_non_string(s) || !s.is_empty()) && can_plain {
+    if a.single {
         return format!("'{}'", wrap(&s.replace('\'', "''"), column + 1, !is_key));
     }
     double_quoted(s)
