@@ -208,6 +208,8 @@ pub struct Store {
     gc_queue: BTreeSet<ObjKey>,
     hasher: RandomState,
     counter: u64,
+    /// Events not yet written to the data directory (only when persistence is on).
+    journal: Option<Vec<Event>>,
 }
 
 /// Formats a timestamp the way the API server does (RFC 3339, seconds).
@@ -232,6 +234,7 @@ impl Store {
             gc_queue: BTreeSet::new(),
             hasher: RandomState::new(),
             counter: 0,
+            journal: None,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
@@ -376,8 +379,22 @@ impl Store {
         Ok(self.events.iter().skip(start).filter(|e| keep(e)).cloned().collect())
     }
 
+    /// Starts collecting events for persistence (see [`Store::take_journal`]).
+    pub fn enable_journal(&mut self) {
+        self.journal = Some(Vec::new());
+    }
+
+    /// Events since the last call, for the persistence layer; empty when it is off.
+    pub fn take_journal(&mut self) -> Vec<Event> {
+        self.journal.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     fn emit(&mut self, kind: EventType, gr: Arc<GroupResource>, namespace: &str, object: Arc<Stored>) {
-        self.events.push_back(Event { rv: object.rv, kind, gr, namespace: namespace.into(), object });
+        let event = Event { rv: object.rv, kind, gr, namespace: namespace.into(), object };
+        if let Some(j) = &mut self.journal {
+            j.push(event.clone());
+        }
+        self.events.push_back(event);
         self.trim_events();
     }
 
@@ -523,7 +540,7 @@ impl Store {
             map.remove("status");
         }
         defaults::apply(rt, &mut obj);
-        crate::patch::record_managed_fields(None, &mut obj, opts.field_manager.as_deref(), None, now);
+        crate::patch::record_managed_fields(rt, None, &mut obj, opts.field_manager.as_deref(), now);
         if opts.dry_run {
             return Ok(obj);
         }
@@ -702,14 +719,7 @@ impl Store {
                 ));
             }
         }
-        let subresource = if part == Part::Status { Some("status") } else { None };
-        crate::patch::record_managed_fields(
-            Some(&old),
-            &mut new,
-            opts.field_manager.as_deref(),
-            subresource,
-            now,
-        );
+        crate::patch::record_managed_fields(rt, Some(&old), &mut new, opts.field_manager.as_deref(), now);
         if new == old {
             return Ok(old);
         }
@@ -1071,6 +1081,14 @@ impl Store {
             self.refresh_crd_types(&obj);
         }
         let arc = self.intern_parts(&gr.0, &gr.1);
+        let previous = self
+            .objects
+            .get(gr)
+            .and_then(|m| m.get(&(ns.clone(), name.clone())))
+            .and_then(|s| s.value().ok());
+        if let Some(previous) = previous {
+            self.remove_indexes(&arc, &ns, &name, &previous);
+        }
         self.insert_indexes(&arc, &ns, &name, &obj);
         self.objects.entry(gr.clone()).or_default().insert((ns, name), Arc::new(Stored::new(&obj, rv)));
     }
