@@ -72,7 +72,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         if chars.peek().is_some_and(|&(_, c)| c == '*') {
             chars.next();
             match args.get(argi) {
-                Some(Value::Int(n)) => {
+                Some(Value::Int(n)) if n.unsigned_abs() <= 1_000_000 => {
                     if *n < 0 {
                         spec.minus = true;
                         spec.zero = false;
@@ -91,7 +91,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             if chars.peek().is_some_and(|&(_, c)| c == '*') {
                 chars.next();
                 match args.get(argi) {
-                    Some(Value::Int(n)) if *n >= 0 => spec.prec = Some(*n as usize),
+                    Some(Value::Int(n)) if (0..=1_000_000).contains(n) => spec.prec = Some(*n as usize),
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 argi += 1;
@@ -141,10 +141,11 @@ fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Optio
     let mut n: Option<usize> = None;
     while let Some(&(_, c)) = chars.peek() {
         let Some(d) = c.to_digit(10) else { break };
-        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize).min(1_000_000));
+        // Go treats numbers above 1e6 as absent (its `tooLarge` check)
+        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize).min(1_000_001));
         chars.next();
     }
-    n
+    n.filter(|n| *n <= 1_000_000)
 }
 
 fn bad_verb(v: &Value, verb: char) -> String {

@@ -1,0 +1,159 @@
+//! The public API as Helm and ApplicationSets use it: template sets, caller functions that
+//! re-enter the engine, depth limits, missing-key modes and value conversions.
+
+use tiphys_gotemplate::{Context, Error, FuncMap, MissingKey, Template, Value, func};
+
+fn include_funcs() -> FuncMap {
+    let mut f = FuncMap::new();
+    f.insert(
+        "include".into(),
+        func(|ctx: &mut Context<'_>, args: &[Value]| {
+            let name = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
+            let data = args.get(1).cloned().unwrap_or_default();
+            let set = ctx.set();
+            ctx.execute(set, &name, &data).map(Value::from)
+        }),
+    );
+    f.insert(
+        "tpl".into(),
+        func(|ctx: &mut Context<'_>, args: &[Value]| {
+            let text = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
+            let mut set = ctx.set().clone();
+            set.parse("tpl", &text)?;
+            ctx.execute(&set, "tpl", &args.get(1).cloned().unwrap_or_default()).map(Value::from)
+        }),
+    );
+    f.insert("depth".into(), func(|ctx: &mut Context<'_>, _: &[Value]| Ok(Value::Int(ctx.depth() as i64))));
+    f.insert(
+        "stack".into(),
+        func(|ctx: &mut Context<'_>, _: &[Value]| Ok(Value::from(ctx.stack().join(",")))),
+    );
+    f
+}
+
+fn data() -> Value {
+    Value::from_json(&serde_json::json!({"name": "web", "n": 3, "tags": {"b": 2, "a": 1}}))
+}
+
+#[test]
+fn defines_are_shared_across_files_in_a_set() {
+    let mut set = Template::with_funcs("set", include_funcs());
+    set.parse("_helpers.tpl", r#"{{define "fullname"}}{{.name}}-app{{end}}"#).unwrap();
+    set.parse("a.yaml", r#"name: {{include "fullname" .}} {{template "fullname" .}}"#).unwrap();
+    assert_eq!(set.execute("a.yaml", &data()).unwrap(), "name: web-app web-app");
+    assert_eq!(set.names(), vec!["_helpers.tpl", "a.yaml", "fullname"]);
+    assert!(set.has("fullname"));
+}
+
+#[test]
+fn later_definitions_win_and_empty_bodies_do_not_replace() {
+    let mut set = Template::new("set");
+    set.parse("one", r#"{{define "x"}}one{{end}}"#).unwrap();
+    set.parse("two", r#"{{define "x"}}two{{end}}"#).unwrap();
+    set.parse("main", r#"{{template "x"}}"#).unwrap();
+    // a file with only definitions does not clobber a non-empty template named like it
+    set.parse("main", r#"{{define "y"}}y{{end}}"#).unwrap();
+    assert_eq!(set.execute("main", &Value::Nil).unwrap(), "two");
+}
+
+#[test]
+fn tpl_parses_into_a_copy_of_the_set() {
+    let mut set = Template::with_funcs("set", include_funcs());
+    set.parse("_h.tpl", r#"{{define "n"}}<{{.name}}>{{end}}"#).unwrap();
+    set.parse("main", r#"{{tpl "{{include \"n\" .}}!" .}}"#).unwrap();
+    assert_eq!(set.execute("main", &data()).unwrap(), "<web>!");
+    assert!(!set.has("tpl"), "the original set is unchanged");
+}
+
+#[test]
+fn functions_see_depth_and_call_stack() {
+    let mut set = Template::with_funcs("set", include_funcs());
+    set.parse("inner", "{{depth}}:{{stack}}").unwrap();
+    set.parse("outer", r#"{{depth}} {{include "inner" .}}"#).unwrap();
+    assert_eq!(set.execute("outer", &Value::Nil).unwrap(), "0 1:outer,inner");
+}
+
+#[test]
+fn infinite_include_recursion_stops_at_the_depth_limit() {
+    let mut set = Template::with_funcs("set", include_funcs());
+    set.parse("loop", r#"{{include "loop" .}}"#).unwrap();
+    let err = set.execute("loop", &Value::Nil).unwrap_err().to_string();
+    assert!(err.contains("exceeded maximum template depth (1000)"), "{err}");
+    assert!(err.starts_with(
+        "template: loop:1:2: executing \"loop\" at <include \"loop\" .>: error calling include:"
+    ));
+}
+
+#[test]
+fn template_action_recursion_is_limited_too() {
+    let mut set = Template::new("set");
+    set.set_max_depth(50);
+    set.parse("t", r#"{{define "r"}}{{template "r" .}}{{end}}{{template "r" .}}"#).unwrap();
+    let err = set.execute("t", &Value::Nil).unwrap_err().to_string();
+    assert!(err.contains("exceeded maximum template depth (50)"), "{err}");
+}
+
+#[test]
+fn missing_key_modes() {
+    let d = data();
+    let mut set = Template::new("s");
+    set.parse("t", "[{{.nope}}]").unwrap();
+    assert_eq!(set.execute("t", &d).unwrap(), "[<no value>]");
+    set.set_missing_key(MissingKey::Zero);
+    assert_eq!(set.execute("t", &d).unwrap(), "[<no value>]");
+    set.set_missing_key(MissingKey::Error);
+    let err = set.execute("t", &d).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "template: t:1:3: executing \"t\" at <.nope>: map has no entry for key \"nope\""
+    );
+    // zero: a nil interface further down a chain is a nil pointer error, as in Helm
+    let mut set = Template::new("s");
+    set.set_missing_key(MissingKey::Zero);
+    set.parse("t", "{{.nope.deeper}}").unwrap();
+    let err = set.execute("t", &d).unwrap_err().to_string();
+    assert!(err.ends_with("nil pointer evaluating interface {}.deeper"), "{err}");
+}
+
+#[test]
+fn unknown_template_and_parse_errors_read_like_go() {
+    let set = Template::new("root");
+    assert_eq!(
+        set.execute("x", &Value::Nil).unwrap_err(),
+        Error::NoTemplate { name: "x".into(), set: "root".into() }
+    );
+    let mut set = Template::new("root");
+    let err = set.parse("f.yaml", "line1\n{{ if .x }}\n{{ end }}\n{{ end }}").unwrap_err();
+    assert_eq!(err.to_string(), "template: f.yaml:4: unexpected {{end}}");
+}
+
+#[test]
+fn values_convert_to_and_from_json_with_go_number_kinds() {
+    let j = serde_json::json!({"i": 3, "f": 2.5, "w": 2.0, "s": "x", "n": null, "l": [true]});
+    let v = Value::from_json(&j);
+    let m = v.as_map().unwrap();
+    assert_eq!(m["i"], Value::Int(3));
+    assert_eq!(m["f"], Value::Float(2.5));
+    assert_eq!(m["w"], Value::Float(2.0));
+    assert_eq!(v.to_json(), j);
+    let floats = Value::from_json_floats(&j);
+    assert_eq!(floats.as_map().unwrap()["i"], Value::Float(3.0));
+    let mut set = Template::new("s");
+    set.parse("t", "{{.i}} {{.f}} {{.w}} {{.l}}").unwrap();
+    assert_eq!(set.execute("t", &floats).unwrap(), "3 2.5 2 [true]");
+}
+
+#[test]
+fn set_mutation_is_visible_through_the_variable() {
+    let mut set = Template::with_funcs("s", tiphys_gotemplate::sprig::functions(&env()));
+    set.parse("t", r#"{{$d := dict "a" 1}}{{$_ := set $d "b" 2}}{{$d.b}} {{$x := dict "in" (dict)}}{{$_ := set $x.in "k" "v"}}{{$x.in.k}}"#)
+        .unwrap();
+    assert_eq!(set.execute("t", &Value::Nil).unwrap(), "2 v");
+}
+
+fn env() -> tiphys_gotemplate::sprig::SprigEnv {
+    tiphys_gotemplate::sprig::SprigEnv {
+        now: jiff::Timestamp::from_second(0).unwrap().to_zoned(jiff::tz::TimeZone::UTC),
+        seed: 1,
+    }
+}
