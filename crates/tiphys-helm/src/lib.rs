@@ -236,13 +236,14 @@ pub struct Rendered {
     pub notes: String,
 }
 
-/// Renders `chart` with user `values`: Helm's install pipeline without a cluster.
-pub fn render_chart(
+/// Runs Helm's install pipeline up to template execution: dependency checks and processing,
+/// value coalescing, `kubeVersion` check, rendering. Returns the processed chart and files.
+fn render_files(
     chart: &Chart,
     user_values: &Map<String, Value>,
     opts: &TemplateOptions,
     sprig: &FuncMap,
-) -> Result<Rendered, Error> {
+) -> Result<(Chart, render::RenderedFiles), Error> {
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
         return Err(Error::NotInstallable(chart.metadata.chart_type.clone()));
     }
@@ -269,13 +270,47 @@ pub fn render_chart(
             version: kube_version,
         });
     }
-    let mut files = render::render_templates(
+    let files = render::render_templates(
         &chart,
         &Value::Object(coalesced),
         &opts.release,
         &opts.capabilities,
         sprig,
     )?;
+    Ok((chart, files))
+}
+
+/// What `helm template --debug` prints when rendered output is not valid YAML: every
+/// non-blank rendered file under a `# Source:` header.
+pub fn render_files_for_debug(
+    chart: &Chart,
+    user_values: &Map<String, Value>,
+    opts: &TemplateOptions,
+    sprig: &FuncMap,
+) -> String {
+    let Ok((_, files)) = render_files(chart, user_values, opts, sprig) else { return String::new() };
+    let mut out = String::new();
+    for (name, content) in &files {
+        if content.trim().is_empty() {
+            continue;
+        }
+        out.push_str(&format!("---\n# Source: {name}\n{content}\n"));
+    }
+    let mut out = out.trim().to_string();
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// Renders `chart` with user `values`: Helm's install pipeline without a cluster.
+pub fn render_chart(
+    chart: &Chart,
+    user_values: &Map<String, Value>,
+    opts: &TemplateOptions,
+    sprig: &FuncMap,
+) -> Result<Rendered, Error> {
+    let (chart, mut files) = render_files(chart, user_values, opts, sprig)?;
     let notes_name = format!("{}/templates/NOTES.txt", chart.name());
     let notes = files.get(&notes_name).cloned().unwrap_or_default();
     files.retain(|k, _| !k.ends_with("NOTES.txt"));

@@ -171,11 +171,7 @@ struct Head {
 fn parse_head(path: &str, doc: &str) -> Result<Head, Error> {
     let value = tiphys_resource::yaml::parse_document(doc).map_err(|e| Error::Yaml {
         file: path.to_string(),
-        message: format!(
-            "error converting YAML to JSON: yaml: line {}: {}",
-            e.line,
-            go_yaml_message(&e.message)
-        ),
+        message: format!("error converting YAML to JSON: {}", go_yaml_error(doc, e.line, &e.message)),
     })?;
     let unmarshal = |what: &str, field: &str, ty: &str| Error::Yaml {
         file: path.to_string(),
@@ -245,18 +241,29 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-/// Maps our YAML parser's explanations onto go-yaml's wording for the common mistakes.
-fn go_yaml_message(message: &str) -> String {
-    let m = message.to_lowercase();
-    if m.contains("mapping values are not allowed") {
-        "mapping values are not allowed in this context".into()
-    } else if m.contains("did not find expected key") {
-        "did not find expected key".into()
-    } else if m.contains("tab") {
-        "found character that cannot start any token".into()
+/// Rewrites a YAML error in go-yaml's words and line conventions (what Helm users see):
+/// scanner errors name the 1-based line where go-yaml noticed the problem, which for a
+/// missing `:` is the start of the next token, and line 1 gets no prefix.
+fn go_yaml_error(doc: &str, line: usize, message: &str) -> String {
+    let detail = message.rsplit_once(": ").map_or(message, |(_, m)| m);
+    let eof_line = doc.matches('\n').count() + 1 + usize::from(!doc.is_empty() && !doc.ends_with('\n'));
+    let (line, text) = if detail.contains("simple key expected ':'") {
+        let next = doc.lines().enumerate().skip(line).find(|(_, l)| !l.trim().is_empty()).map(|(i, _)| i + 1);
+        (next.unwrap_or(eof_line), "could not find expected ':'".to_string())
+    } else if detail.contains("mapping values are not allowed") {
+        (line, "mapping values are not allowed in this context".to_string())
+    } else if detail.contains("tabs disallowed") {
+        (line, "found character that cannot start any token".to_string())
+    } else if detail.contains("unclosed bracket '['") {
+        (doc.matches('\n').count(), "did not find expected ',' or ']'".to_string())
+    } else if detail.contains("unclosed bracket '{'") {
+        (doc.matches('\n').count(), "did not find expected ',' or '}'".to_string())
+    } else if detail.contains("unclosed quote") {
+        (doc.matches('\n').count() + 1, "found unexpected end of stream".to_string())
     } else {
-        "could not find expected ':'".into()
-    }
+        (line, detail.to_string())
+    };
+    if line <= 1 { format!("yaml: {text}") } else { format!("yaml: line {line}: {text}") }
 }
 
 /// Options for assembling `helm template` output.
@@ -372,6 +379,29 @@ mod tests {
     }
 
     #[test]
+    fn yaml_errors_use_go_yaml_lines() {
+        let cases = [
+            ("a: 1\ninvalid\n", "yaml: line 3: could not find expected ':'"),
+            ("a: 1\ninvalid", "yaml: line 3: could not find expected ':'"),
+            ("a: 1\ninvalid\nb: 2\n", "yaml: line 3: could not find expected ':'"),
+            ("a: 1\ninvalid\n\n\n", "yaml: line 5: could not find expected ':'"),
+            ("a: 1\n b: 2\n", "yaml: line 2: mapping values are not allowed in this context"),
+            ("a: [1\n", "yaml: did not find expected ',' or ']'"),
+            ("a: b: c\n", "yaml: mapping values are not allowed in this context"),
+            ("a:\n\tb: 1\n", "yaml: line 2: found character that cannot start any token"),
+            ("a: \"x\n", "yaml: line 2: found unexpected end of stream"),
+        ];
+        for (doc, want) in cases {
+            let err = parse_head("f", doc).err().map(|e| e.to_string()).unwrap_or_default();
+            assert_eq!(
+                err,
+                format!("YAML parse error on f: error converting YAML to JSON: {want}"),
+                "{doc:?}"
+            );
+        }
+    }
+
+    #[test]
     fn show_only_missing_template_errors() {
         let m = Manifest {
             source: "c/templates/a.yaml".into(),
@@ -382,7 +412,7 @@ mod tests {
         };
         let opts = OutputOptions { show_only: vec!["templates/b.yaml".into()], ..OutputOptions::default() };
         assert_eq!(
-            assemble(&[], &[m.clone()], &[], &opts).err().map(|e| e.to_string()),
+            assemble(&[], std::slice::from_ref(&m), &[], &opts).err().map(|e| e.to_string()),
             Some("could not find template templates/b.yaml in chart".into())
         );
         let opts = OutputOptions { show_only: vec!["templates/*.yaml".into()], ..OutputOptions::default() };

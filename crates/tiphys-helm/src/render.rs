@@ -197,13 +197,13 @@ impl Object for Files {
 /// gobwas/glob with `/` as separator (what `.Files.Glob` uses): `**` crosses directories,
 /// `*` and `?` do not, `{a,b}` alternatives.
 fn glob_double_star(pattern: &str, name: &str) -> bool {
-    if let Some(open) = pattern.find('{') {
-        if let Some(close_rel) = pattern[open..].find('}') {
-            let close = open + close_rel;
-            return pattern[open + 1..close].split(',').any(|alt| {
-                glob_double_star(&format!("{}{alt}{}", &pattern[..open], &pattern[close + 1..]), name)
-            });
-        }
+    if let Some(open) = pattern.find('{')
+        && let Some(close_rel) = pattern[open..].find('}')
+    {
+        let close = open + close_rel;
+        return pattern[open + 1..close].split(',').any(|alt| {
+            glob_double_star(&format!("{}{alt}{}", &pattern[..open], &pattern[close + 1..]), name)
+        });
     }
     star_match(pattern.as_bytes(), name.as_bytes())
 }
@@ -506,13 +506,10 @@ fn exec_error(name: &str, err: &TplError) -> Error {
         return Error::Render(format!("execution error in ({name}): {text}"));
     };
     let location = rest.split(": ").next().unwrap_or_default();
-    if let (Some(s), Some(e)) = (text.find(ERR_START), text.rfind(ERR_END)) {
-        if s + ERR_START.len() <= e {
-            return Error::Render(format!(
-                "execution error at ({location}): {}",
-                &text[s + ERR_START.len()..e]
-            ));
-        }
+    if let (Some(s), Some(e)) = (text.find(ERR_START), text.rfind(ERR_END))
+        && s + ERR_START.len() <= e
+    {
+        return Error::Render(format!("execution error at ({location}): {}", &text[s + ERR_START.len()..e]));
     }
     match trace(&text) {
         Some(t) => Error::Render(t.trim().to_string()),

@@ -24,12 +24,15 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError(pub String);
 
+/// Turns the text after `=` into a value (for `--set-file`: reads the named file).
+pub type ValueReader<'r> = dyn Fn(&str) -> Result<Value, String> + 'r;
+
 struct Parser<'a> {
     chars: Vec<char>,
     pos: usize,
     mode: Mode,
     /// For `--set-file`: turns the value text (a path) into the value.
-    reader: Option<&'a dyn Fn(&str) -> Result<Value, String>>,
+    reader: Option<&'a ValueReader<'a>>,
 }
 
 /// Outcome of reading up to a stop character.
@@ -49,7 +52,7 @@ pub fn parse_into(line: &str, dest: &mut Map<String, Value>, mode: Mode) -> Resu
 pub fn parse_file_into(
     line: &str,
     dest: &mut Map<String, Value>,
-    read: &dyn Fn(&str) -> Result<Value, String>,
+    read: &ValueReader<'_>,
 ) -> Result<(), ParseError> {
     let mut p = Parser { chars: line.chars().collect(), pos: 0, mode: Mode::String, reader: Some(read) };
     p.parse(dest)
@@ -72,10 +75,11 @@ pub fn typed_value(text: &str, force_string: bool) -> Value {
     if text == "0" {
         return Value::from(0i64);
     }
-    if !text.is_empty() && !text.starts_with('0') {
-        if let Some(i) = parse_go_int(text) {
-            return Value::from(i);
-        }
+    if !text.is_empty()
+        && !text.starts_with('0')
+        && let Some(i) = parse_go_int(text)
+    {
+        return Value::from(i);
     }
     Value::String(text.to_string())
 }

@@ -54,27 +54,23 @@ fn is_table(v: &Value) -> bool {
 /// `CoalesceValues`: the chart's (and its subcharts') defaults under `vals`, nulls removed.
 pub fn coalesce_values(chart: &Chart, vals: &Map<String, Value>) -> Map<String, Value> {
     let mut dest = vals.clone();
-    coalesce(chart, &mut dest, "", false);
+    coalesce(chart, &mut dest, false);
     dest
 }
 
 /// `MergeValues`: like [`coalesce_values`] but nulls are kept (for later coalescing).
 pub fn merge_values(chart: &Chart, vals: &Map<String, Value>) -> Map<String, Value> {
     let mut dest = vals.clone();
-    coalesce(chart, &mut dest, "", true);
+    coalesce(chart, &mut dest, true);
     dest
 }
 
-fn coalesce(chart: &Chart, dest: &mut Map<String, Value>, prefix: &str, merge: bool) {
-    coalesce_chart_values(chart, dest, prefix, merge);
-    coalesce_deps(chart, dest, prefix, merge);
+fn coalesce(chart: &Chart, dest: &mut Map<String, Value>, merge: bool) {
+    coalesce_chart_values(chart, dest, merge);
+    coalesce_deps(chart, dest, merge);
 }
 
-fn concat_prefix(a: &str, b: &str) -> String {
-    if a.is_empty() { b.to_string() } else { format!("{a}.{b}") }
-}
-
-fn coalesce_deps(chart: &Chart, dest: &mut Map<String, Value>, prefix: &str, merge: bool) {
+fn coalesce_deps(chart: &Chart, dest: &mut Map<String, Value>, merge: bool) {
     for sub in &chart.dependencies {
         let name = sub.name().to_string();
         match dest.get(&name) {
@@ -84,15 +80,14 @@ fn coalesce_deps(chart: &Chart, dest: &mut Map<String, Value>, prefix: &str, mer
             Some(v) if !is_table(v) => continue,
             Some(_) => {}
         }
-        let sub_prefix = concat_prefix(prefix, chart.name());
         let globals = dest.get(GLOBAL_KEY).cloned();
         let Some(Value::Object(dvmap)) = dest.get_mut(&name) else { continue };
-        coalesce_globals(dvmap, globals.as_ref(), &sub_prefix);
-        coalesce(sub, dvmap, &sub_prefix, merge);
+        coalesce_globals(dvmap, globals.as_ref());
+        coalesce(sub, dvmap, merge);
     }
 }
 
-fn coalesce_globals(dest: &mut Map<String, Value>, src_globals: Option<&Value>, prefix: &str) {
+fn coalesce_globals(dest: &mut Map<String, Value>, src_globals: Option<&Value>) {
     let mut dg = match dest.get(GLOBAL_KEY) {
         None => Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -112,7 +107,7 @@ fn coalesce_globals(dest: &mut Map<String, Value>, src_globals: Option<&Value>, 
                 }
                 Some(Value::Object(destv)) => {
                     let mut destv = destv.clone();
-                    coalesce_tables(&mut vv, &mut destv, &concat_prefix(prefix, &key), true);
+                    coalesce_tables(&mut vv, &mut destv, true);
                     dg.insert(key, Value::Object(vv));
                 }
                 Some(_) => {}
@@ -126,24 +121,23 @@ fn coalesce_globals(dest: &mut Map<String, Value>, src_globals: Option<&Value>, 
     dest.insert(GLOBAL_KEY.into(), Value::Object(dg));
 }
 
-fn coalesce_chart_values(chart: &Chart, v: &mut Map<String, Value>, prefix: &str, merge: bool) {
-    let sub_prefix = concat_prefix(prefix, chart.name());
+fn coalesce_chart_values(chart: &Chart, v: &mut Map<String, Value>, merge: bool) {
     for (key, val) in chart.values.clone() {
         if let Some(value) = v.get_mut(&key) {
             if value.is_null() && !merge {
                 v.remove(&key);
-            } else if let Value::Object(dest) = value {
-                if let Value::Object(mut src) = val {
-                    let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                    if !merge && !prefix.is_empty() {
-                        clean_nils(&mut src);
-                    }
-                    coalesce_tables(dest, &mut src, &concat_prefix(&sub_prefix, &key), merge);
+            } else if let Value::Object(dest) = value
+                && let Value::Object(mut src) = val
+            {
+                let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
+                if !merge {
+                    clean_nils(&mut src);
                 }
+                coalesce_tables(dest, &mut src, merge);
             }
         } else {
             let mut val = val;
-            if !merge && !prefix.is_empty() {
+            if !merge {
                 if val.is_null() {
                     continue;
                 }
@@ -167,15 +161,15 @@ fn clean_nils(m: &mut Map<String, Value>) {
 
 /// `CoalesceTables`: `src` fills in what `dst` lacks; `dst` wins; a null in `dst` deletes.
 pub fn coalesce_tables_into(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
-    coalesce_tables(dst, &mut src.clone(), "", false);
+    coalesce_tables(dst, &mut src.clone(), false);
 }
 
 /// `MergeTables`: like [`coalesce_tables_into`] but nulls in `dst` are kept.
 pub fn merge_tables_into(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
-    coalesce_tables(dst, &mut src.clone(), "", true);
+    coalesce_tables(dst, &mut src.clone(), true);
 }
 
-fn coalesce_tables(dst: &mut Map<String, Value>, src: &mut Map<String, Value>, prefix: &str, merge: bool) {
+fn coalesce_tables(dst: &mut Map<String, Value>, src: &mut Map<String, Value>, merge: bool) {
     let src_non_nil: Vec<String> = src.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect();
     for (key, val) in dst.iter() {
         if val.is_null() {
@@ -183,7 +177,6 @@ fn coalesce_tables(dst: &mut Map<String, Value>, src: &mut Map<String, Value>, p
         }
     }
     for (key, val) in src.iter_mut() {
-        let full = concat_prefix(prefix, key);
         match dst.get_mut(key) {
             Some(dv) if !merge && dv.is_null() && src_non_nil.contains(key) => {
                 dst.remove(key);
@@ -191,13 +184,12 @@ fn coalesce_tables(dst: &mut Map<String, Value>, src: &mut Map<String, Value>, p
             None => {
                 dst.insert(key.clone(), val.clone());
             }
-            Some(dv) => {
+            Some(Value::Object(dm)) => {
                 if let Value::Object(sv) = val {
-                    if let Value::Object(dm) = dv {
-                        coalesce_tables(dm, sv, &full, merge);
-                    }
+                    coalesce_tables(dm, sv, merge);
                 }
             }
+            Some(_) => {}
         }
     }
 }
