@@ -119,6 +119,7 @@ impl Sandbox {
             bookmark_interval: config.bookmark_interval,
             address: local.to_string(),
             journal,
+            watch_epoch: std::sync::atomic::AtomicU64::new(0),
         });
         let tls = tls::generate(local.ip())?;
         let app = axum::Router::new().fallback(server::handle).with_state(shared.clone());
@@ -206,6 +207,15 @@ impl SandboxHandle {
     /// Changes how many events watches can resume from (tests force `410 Gone` with this).
     pub fn set_event_window(&self, window: usize) {
         self.shared.lock().set_window(window);
+    }
+
+    /// Ends every open watch and forgets the event history, so clients must relist (what
+    /// a real API server restart or etcd compaction does). Tests use it to force 410 Gone.
+    pub fn expire_watches(&self) {
+        let mut store = self.shared.lock();
+        store.expire_history();
+        self.shared.watch_epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.shared.changed.send_replace(store.resource_version());
     }
 
     /// The latest resourceVersion.

@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub address: String,
     /// Appends every change to the data directory, when persistence is on.
     pub journal: Option<crate::persist::Journal>,
+    /// Bumped to end every open watch.
+    pub watch_epoch: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -185,9 +187,11 @@ pub(crate) async fn handle(
         return error_response(&Error::unauthorized());
     }
     let params: Params = Query::try_from_uri(&uri).map(|q: Query<Params>| q.0).unwrap_or_default();
-    let body = match axum::body::to_bytes(body, shared.max_body_bytes).await {
-        Ok(b) => b,
-        Err(_) => return error_response(&Error::too_large(shared.max_body_bytes)),
+    // Read (and so drain) somewhat more than the limit, so a client still writing an
+    // oversized body receives the 413 instead of a broken pipe.
+    let body = match axum::body::to_bytes(body, shared.max_body_bytes.saturating_mul(8)).await {
+        Ok(b) if b.len() <= shared.max_body_bytes => b,
+        _ => return error_response(&Error::too_large(shared.max_body_bytes)),
     };
     let routed = route(&shared.lock(), uri.path());
     let result = match routed {

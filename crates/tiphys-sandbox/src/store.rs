@@ -262,6 +262,14 @@ impl Store {
         self.trim_events();
     }
 
+    /// Forgets the whole event history (as after an etcd compaction or an API server
+    /// restart): every watch resuming from an earlier resourceVersion gets 410 Gone.
+    pub fn expire_history(&mut self) {
+        self.rv += 1;
+        self.compacted = self.rv;
+        self.events.clear();
+    }
+
     /// Finds a type by group, version and plural.
     pub fn find_type(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
         self.types.iter().find(|t| t.group == group && t.version == version && t.plural == plural).cloned()

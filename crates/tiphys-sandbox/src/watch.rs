@@ -97,7 +97,11 @@ impl Watcher {
             }
         };
         let interval = self.shared.bookmark_interval;
+        let epoch = self.shared.watch_epoch.load(std::sync::atomic::Ordering::SeqCst);
         loop {
+            if self.shared.watch_epoch.load(std::sync::atomic::Ordering::SeqCst) != epoch {
+                return;
+            }
             let batch = {
                 let store = self.shared.lock();
                 let current = store.resource_version();

@@ -6,6 +6,7 @@
 
 mod admin;
 mod output;
+mod render;
 
 use std::process::ExitCode;
 
@@ -23,12 +24,15 @@ struct Cli {
 enum Command {
     /// Administrative and offline commands (CRDs, validation, ...).
     Admin(admin::AdminArgs),
+    /// Render one source (directory, Jsonnet, Kustomize, plugin) at a revision and print the manifests.
+    Render(render::RenderArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Admin(args) => admin::run(args),
+        Command::Render(args) => render::run(args),
     };
     match result {
         Ok(code) => code,
