@@ -163,6 +163,18 @@ fn a_hundred_concurrent_requests_cause_one_fetch() {
         assert_eq!(h.join().unwrap(), sha);
     }
     assert_eq!(c.fetch_count(), 1);
+    // 100 apps tracking `main` after a push: each checks with ls-remote, one fetches.
+    let pushed = w.repo.commit(&[("app/cm.yaml", "v: 5\n")], "five");
+    let handles: Vec<_> = (0..100)
+        .map(|_| {
+            let (c, url) = (c.clone(), url.clone());
+            std::thread::spawn(move || c.resolve(&url, "main", Some(&good())).unwrap())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), pushed);
+    }
+    assert_eq!(c.fetch_count(), 2, "one fetch per new commit");
 }
 
 #[test]
