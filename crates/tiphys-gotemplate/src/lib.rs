@@ -21,6 +21,7 @@ mod gofmt;
 mod json;
 mod parse;
 pub mod semver;
+mod sprig_paths;
 pub mod sprig_time;
 mod value;
 

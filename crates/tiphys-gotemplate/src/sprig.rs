@@ -140,21 +140,47 @@ pub fn functions(env: &SprigEnv) -> FuncMap {
     regexes(&mut f);
     crate::sprig_time::register(&mut f, env.now.clone());
     crate::semver::register(&mut f);
+    crate::sprig_paths::register(&mut f);
     random(&mut f, env.seed);
+    unsupported(&mut f);
     f.extend(yaml_functions());
     f
 }
 
-/// `toYaml`, `fromYaml`, `fromYamlArray`, `toJson` family as Helm and Argo CD define them.
+/// Helm's data conversion functions, which replace Sprig's where names clash: `toYaml`,
+/// `fromYaml`, `fromYamlArray`, `fromJson` and `fromJsonArray` (parse failures come back as
+/// an `Error` entry instead of failing the render, as in Helm).
 pub fn yaml_functions() -> FuncMap {
     let mut f = FuncMap::new();
     add(&mut f, "toYaml", |a| {
         arity("toYaml", a, 1)?;
-        Ok(Value::string(yaml::to_yaml(&a[0]).trim_end_matches('\n')))
+        Ok(Value::string(helm_to_yaml(&a[0])))
     });
     add(&mut f, "mustToYaml", |a| {
         arity("mustToYaml", a, 1)?;
-        Ok(Value::string(yaml::to_yaml(&a[0]).trim_end_matches('\n')))
+        Ok(Value::string(helm_to_yaml(&a[0])))
+    });
+    add(&mut f, "fromJson", |a| {
+        arity("fromJson", a, 1)?;
+        Ok(match serde_json::from_str::<serde_json::Value>(s(a, 0)?) {
+            Ok(j @ serde_json::Value::Object(_)) => Value::from_json_floats(&j),
+            Ok(j) => error_map(&format!(
+                "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                json_kind(&j)
+            )),
+            Err(e) => error_map(&e.to_string()),
+        })
+    });
+    add(&mut f, "fromJsonArray", |a| {
+        arity("fromJsonArray", a, 1)?;
+        Ok(match serde_json::from_str::<serde_json::Value>(s(a, 0)?) {
+            Ok(j @ serde_json::Value::Array(_)) => Value::from_json_floats(&j),
+            Ok(j) => Value::list(vec![Value::from(format!(
+                "json: cannot unmarshal {} into Go value of type []interface {{}}",
+                json_kind(&j)
+            ))]),
+            Err(e) => Value::list(vec![Value::from(e.to_string())]),
+        })
     });
     add(&mut f, "fromYaml", |a| {
         arity("fromYaml", a, 1)?;
@@ -179,6 +205,27 @@ pub fn yaml_functions() -> FuncMap {
         })
     });
     f
+}
+
+/// How Go's `encoding/json` names a JSON value in type errors.
+fn json_kind(j: &serde_json::Value) -> &'static str {
+    match j {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Helm's `toYaml`: the YAML document with exactly one trailing newline removed.
+fn helm_to_yaml(v: &Value) -> String {
+    let mut y = yaml::to_yaml(v);
+    if y.ends_with('\n') {
+        y.pop();
+    }
+    y
 }
 
 fn error_map(msg: &str) -> Value {
@@ -260,6 +307,11 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "trimAll", |a| {
         arity("trimAll", a, 2)?;
+        let cut: Vec<char> = s(a, 0)?.chars().collect();
+        Ok(Value::string(s(a, 1)?.trim_matches(|c| cut.contains(&c))))
+    });
+    add(f, "trimall", |a| {
+        arity("trimall", a, 2)?;
         let cut: Vec<char> = s(a, 0)?.chars().collect();
         Ok(Value::string(s(a, 1)?.trim_matches(|c| cut.contains(&c))))
     });
@@ -493,6 +545,7 @@ fn wrap_text(x: &str, width: usize, newline: &str) -> String {
 
 fn lists(f: &mut FuncMap) {
     add(f, "list", |a| Ok(Value::list(a.to_vec())));
+    add(f, "tuple", |a| Ok(Value::list(a.to_vec())));
     for name in ["append", "push", "mustAppend", "mustPush"] {
         add(f, name, move |a| {
             arity(name, a, 2)?;
@@ -847,6 +900,10 @@ fn math(f: &mut FuncMap) {
         arity("float64", a, 1)?;
         Ok(Value::Float(to_f64(&a[0])))
     });
+    add(f, "toDecimal", |a| {
+        arity("toDecimal", a, 1)?;
+        Ok(Value::Int(i64::from_str_radix(&strval(&a[0]), 8).unwrap_or(0)))
+    });
     add(f, "atoi", |a| {
         arity("atoi", a, 1)?;
         Ok(Value::Int(s(a, 0)?.parse().unwrap_or(0)))
@@ -979,7 +1036,37 @@ fn base32_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Sprig's key/certificate/password generators and AES helpers produce secrets that differ on
+/// every render (or need cryptography this crate does not carry); they fail with a clear
+/// message instead of being silently wrong. `getHostByName` would need the network.
+fn unsupported(f: &mut FuncMap) {
+    for name in [
+        "bcrypt",
+        "htpasswd",
+        "genPrivateKey",
+        "derivePassword",
+        "buildCustomCert",
+        "genCA",
+        "genCAWithKey",
+        "genSelfSignedCert",
+        "genSelfSignedCertWithKey",
+        "genSignedCert",
+        "genSignedCertWithKey",
+        "encryptAES",
+        "decryptAES",
+        "getHostByName",
+    ] {
+        add(f, name, move |_| {
+            Err(Error::func(format!(
+                "{name} is not supported by the in-process renderer (it needs cryptographic keys, \
+                 randomness or the network); render this chart with the helm binary instead"
+            )))
+        });
+    }
+}
+
 fn flow(f: &mut FuncMap) {
+    add(f, "hello", |_| Ok(Value::from("Hello!")));
     add(f, "default", |a| {
         let (d, rest) = a
             .split_first()
@@ -1134,6 +1221,22 @@ fn random(f: &mut FuncMap, seed: u64) {
         b[8] = (b[8] & 0x3f) | 0x80;
         let h = hex::encode(b);
         Ok(Value::string(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])))
+    });
+    let r = rng.clone();
+    add(f, "randInt", move |a| {
+        arity("randInt", a, 2)?;
+        let (lo, hi) = (to_i64(&a[0]), to_i64(&a[1]));
+        if hi <= lo {
+            return Err(Error::func("invalid argument to Intn"));
+        }
+        Ok(Value::Int(lo + (r.next() % (hi - lo) as u64) as i64))
+    });
+    let r = rng.clone();
+    add(f, "randBytes", move |a| {
+        arity("randBytes", a, 1)?;
+        let n = i(a, 0)?.clamp(0, 1 << 16) as usize;
+        let bytes: Vec<u8> = (0..n).map(|_| (r.next() & 0xff) as u8).collect();
+        Ok(Value::string(base64::engine::general_purpose::STANDARD.encode(bytes)))
     });
     let r = rng;
     add(f, "shuffle", move |a| {

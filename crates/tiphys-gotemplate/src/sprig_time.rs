@@ -223,6 +223,54 @@ pub(crate) fn register(f: &mut FuncMap, now: Zoned) {
             }),
         );
     }
+    for name in ["dateModify", "date_modify", "mustDateModify", "must_date_modify"] {
+        let strict = name.starts_with("must");
+        f.insert(
+            name.into(),
+            Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
+                crate::builtins::want(name, a, 2)?;
+                let t = match &a[1] {
+                    Value::Object(o) => o.as_any().downcast_ref::<Time>().map(|t| t.0.clone()),
+                    _ => None,
+                }
+                .ok_or(Error::ArgType { index: 1, expected: "time.Time".into() })?;
+                match parse_go_duration(layout_arg(&a[0])?) {
+                    Some(nanos) => Ok(Value::object(Time(
+                        t.checked_add(jiff::SignedDuration::from_nanos(nanos)).unwrap_or(t),
+                    ))),
+                    None if strict => {
+                        Err(Error::func(format!("time: invalid duration {:?}", layout_arg(&a[0])?)))
+                    }
+                    None => Ok(Value::object(Time(t))),
+                }
+            }),
+        );
+    }
+    let n = now.clone();
+    f.insert(
+        "htmlDateInZone".into(),
+        Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
+            crate::builtins::want("htmlDateInZone", a, 2)?;
+            let tz = jiff::tz::TimeZone::get(layout_arg(&a[1])?).unwrap_or(jiff::tz::TimeZone::UTC);
+            Ok(Value::string(format_go(&to_time(&a[0], &n).with_time_zone(tz), "2006-01-02")))
+        }),
+    );
+    let n = now.clone();
+    f.insert(
+        "durationRound".into(),
+        Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
+            crate::builtins::want("durationRound", a, 1)?;
+            let nanos: i128 = match &a[0] {
+                Value::String(s) => i128::from(parse_go_duration(s).unwrap_or(0)),
+                Value::Object(o) => o
+                    .as_any()
+                    .downcast_ref::<Time>()
+                    .map_or(0, |t| (n.timestamp().as_nanosecond() - t.0.timestamp().as_nanosecond()).max(0)),
+                _ => 0,
+            };
+            Ok(Value::string(round_duration(nanos.unsigned_abs())))
+        }),
+    );
     let n = now;
     f.insert(
         "ago".into(),
@@ -308,4 +356,58 @@ fn parse_go(layout: &str, text: &str, tz: &jiff::tz::TimeZone) -> Option<Zoned> 
         .and_then(|p| p.to_date())
         .ok()
         .and_then(|d| d.to_zoned(tz.clone()).ok())
+}
+
+/// Go's `time.ParseDuration`, in nanoseconds.
+pub(crate) fn parse_go_duration(s: &str) -> Option<i64> {
+    let (neg, mut rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if num_len == 0 {
+            return None;
+        }
+        let num: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let mult = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += num * mult;
+    }
+    let total = if neg { -total } else { total };
+    (total.abs() < 9.2e18).then_some(total as i64)
+}
+
+/// Sprig's `durationRound`: the largest whole unit, truncated.
+fn round_duration(u: u128) -> String {
+    const SECOND: u128 = 1_000_000_000;
+    const MINUTE: u128 = 60 * SECOND;
+    const HOUR: u128 = 60 * MINUTE;
+    const DAY: u128 = 24 * HOUR;
+    const MONTH: u128 = 30 * DAY;
+    const YEAR: u128 = 365 * DAY;
+    for (size, unit) in [(YEAR, "y"), (MONTH, "mo"), (DAY, "d"), (HOUR, "h"), (MINUTE, "m"), (SECOND, "s")] {
+        if u > size {
+            return format!("{}{unit}", u / size);
+        }
+    }
+    "0s".into()
 }

@@ -203,7 +203,7 @@ fn resolves_non_string(s: &str) -> bool {
     const SPECIAL: &[&str] = &[
         "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no",
         "No", "NO", "off", "Off", "OFF", "true", "True", "TRUE", "false", "False", "FALSE", ".inf", ".Inf",
-        ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN", "<<",
+        ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
     ];
     if SPECIAL.contains(&s) {
         return true;
@@ -402,11 +402,11 @@ fn literal(s: &str) -> String {
     let mut out = format!("|{indent_hint}{chomp}");
     let body = s.strip_suffix('\n').unwrap_or(s);
     for line in body.split('\n') {
-        out.push_str("\n\u{0}");
+        // empty lines carry no indentation in go-yaml output
+        out.push_str(if line.is_empty() { "\n" } else { "\n\u{0}" });
         out.push_str(line);
     }
-    // empty lines carry no indentation in go-yaml output
-    out.replace("\n\u{0}\n", "\n\n").replace("\n\u{0}\n", "\n\n")
+    out
 }
 
 fn double_quoted(s: &str) -> String {
