@@ -67,6 +67,9 @@ pub struct ResourceDiff {
     /// The live object has `compare-options: IgnoreExtraneous`: being extraneous does not make
     /// the application OutOfSync.
     pub ignore_extraneous: bool,
+    /// The object is a hook (as `diff_app`'s `is_hook` decided): created fresh by every sync,
+    /// so it never counts toward the application's sync status.
+    pub hook: bool,
 }
 
 impl ResourceDiff {
@@ -261,7 +264,7 @@ impl Differ {
         }
         let ignore_extraneous =
             live.is_some_and(|l| annotation_option(l, COMPARE_OPTIONS, "IgnoreExtraneous").is_some());
-        Ok(ResourceDiff { key, status, desired: d, live: l, ignore_extraneous })
+        Ok(ResourceDiff { key, status, desired: d, live: l, ignore_extraneous, hook: false })
     }
 
     /// Compares every desired object with the live objects the application tracks. Objects
@@ -282,13 +285,15 @@ impl Differ {
         for d in desired {
             let key = resource_key(d, default_namespace)?;
             let l = live_by_key.remove(&key);
-            let r = self.diff(Some(d), l, default_namespace)?;
-            synced &= is_hook(d) || !r.out_of_sync();
+            let mut r = self.diff(Some(d), l, default_namespace)?;
+            r.hook = is_hook(d);
+            synced &= r.hook || !r.out_of_sync();
             resources.push(r);
         }
         for l in live_by_key.into_values() {
-            let r = self.diff(None, Some(l), default_namespace)?;
-            synced &= is_hook(l) || r.ignore_extraneous;
+            let mut r = self.diff(None, Some(l), default_namespace)?;
+            r.hook = is_hook(l);
+            synced &= r.hook || r.ignore_extraneous;
             resources.push(r);
         }
         resources.sort_by(|a, b| a.key.cmp(&b.key));

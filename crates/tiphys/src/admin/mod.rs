@@ -1,6 +1,8 @@
 //! `tiphys admin …`: offline commands that need no server, mirroring `argocd admin`.
 
 mod crds;
+mod diff;
+mod sync_plan;
 mod validate;
 
 use std::process::ExitCode;
@@ -20,6 +22,10 @@ enum AdminCommand {
     Crds(crds::CrdsArgs),
     /// Check Application, AppProject and ApplicationSet manifests the way admission would.
     Validate(validate::ValidateArgs),
+    /// Compare desired manifests with live objects offline, as the controller does.
+    Diff(diff::DiffArgs),
+    /// Print the ordered plan (phases, waves, hooks, prune) a sync would execute.
+    SyncPlan(sync_plan::SyncPlanArgs),
 }
 
 /// Runs an admin sub-command.
@@ -27,5 +33,7 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         AdminCommand::Crds(a) => crds::run(a),
         AdminCommand::Validate(a) => validate::run(a),
+        AdminCommand::Diff(a) => diff::run(a),
+        AdminCommand::SyncPlan(a) => sync_plan::run(a),
     }
 }
