@@ -102,8 +102,8 @@ impl fmt::Display for FieldPath {
 /// field, a list element as a whole); `children` hold deeper paths.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FieldSet {
-    members: BTreeSet<PathElement>,
-    children: BTreeMap<PathElement, FieldSet>,
+    pub(crate) members: BTreeSet<PathElement>,
+    pub(crate) children: BTreeMap<PathElement, FieldSet>,
 }
 
 impl FieldSet {
@@ -186,22 +186,33 @@ impl FieldSet {
 
     /// Paths in `self` and not in `other`.
     pub fn difference(&self, other: &FieldSet) -> FieldSet {
-        self.filter(|path| !other.contains(path))
+        let members = self.members.iter().filter(|m| !other.members.contains(*m)).cloned().collect();
+        let children = self
+            .children
+            .iter()
+            .filter_map(|(element, child)| {
+                let rest = match other.children.get(element) {
+                    Some(theirs) => child.difference(theirs),
+                    None => child.clone(),
+                };
+                (!rest.is_empty()).then(|| (element.clone(), rest))
+            })
+            .collect();
+        FieldSet { members, children }
     }
 
     /// Paths in both sets.
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
-        self.filter(|path| other.contains(path))
-    }
-
-    fn filter(&self, keep: impl Fn(&[PathElement]) -> bool) -> FieldSet {
-        let mut out = FieldSet::new();
-        for path in self.paths() {
-            if keep(&path.0) {
-                out.insert(&path.0);
-            }
-        }
-        out
+        let members = self.members.intersection(&other.members).cloned().collect();
+        let children = self
+            .children
+            .iter()
+            .filter_map(|(element, child)| {
+                let both = child.intersection(other.children.get(element)?);
+                (!both.is_empty()).then(|| (element.clone(), both))
+            })
+            .collect();
+        FieldSet { members, children }
     }
 
     /// Encodes as `fieldsV1` JSON: `{"f:spec":{"f:replicas":{}}}`, `"."` marking a path that

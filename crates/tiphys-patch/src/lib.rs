@@ -20,6 +20,7 @@
 mod error;
 mod fieldset;
 mod json;
+mod owned;
 pub mod schema;
 mod ssa;
 mod strategic;

@@ -9,6 +9,9 @@
 //! the table are plain: objects merge field by field, lists are atomic. Kinds not in the table
 //! (custom resources) get exactly that behaviour everywhere.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use tiphys_resource::GroupVersionKind;
 
 /// How a list field merges.
@@ -323,6 +326,16 @@ const FIELDS: &[(&str, &str, FieldSchema)] = &[
     ("io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration", "webhooks", by_name()),
 ];
 
+/// [`FIELDS`] by definition and field, because every field of every patched object is
+/// looked up.
+static INDEX: LazyLock<HashMap<&'static str, HashMap<&'static str, FieldSchema>>> = LazyLock::new(|| {
+    let mut index: HashMap<&'static str, HashMap<&'static str, FieldSchema>> = HashMap::new();
+    for &(definition, field, schema) in FIELDS {
+        index.entry(definition).or_default().insert(field, schema);
+    }
+    index
+});
+
 /// A position in the schema while walking an object: the definition of the current value,
 /// or `None` inside custom resources and unlisted fields (plain merge rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,8 +350,8 @@ impl Cursor {
     /// Merge facts of `field` of the current object and the cursor for its value.
     pub(crate) fn field(self, field: &str) -> (FieldSchema, Cursor) {
         let Some(definition) = self.0 else { return (FieldSchema::default(), Cursor(None)) };
-        if let Some(&(_, _, schema)) = FIELDS.iter().find(|(d, f, _)| *d == definition && *f == field) {
-            return (schema, Cursor(schema.definition));
+        if let Some(schema) = INDEX.get(definition).and_then(|fields| fields.get(field)) {
+            return (*schema, Cursor(schema.definition));
         }
         if let Some(root) = ROOTS.iter().find(|root| root.definition == definition) {
             let child = match field {

@@ -11,15 +11,13 @@
 //! - an ordinary write (`Update`) gives the writer every field it changed and takes those
 //!   fields away from everyone else, which is what makes a later apply conflict.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 use tiphys_resource::GroupVersionKind;
 
 use crate::error::json_type;
-use crate::fieldset::key_element;
+use crate::owned::{compare, fields_of, list_element};
 use crate::schema::{Cursor, ListType};
-use crate::{Conflict, Conflicts, FieldPath, FieldSet, PatchError, PathElement};
+use crate::{Conflict, Conflicts, FieldSet, PatchError, PathElement};
 
 /// The kind of write that produced a `managedFields` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -136,115 +134,6 @@ pub fn managed_fields(object: &Value) -> Result<Vec<ManagedFieldsEntry>, PatchEr
 /// first applied to.
 pub const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 
-/// Metadata the server owns; never part of anyone's field set.
-const SERVER_METADATA: &[&str] = &[
-    "name",
-    "namespace",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "managedFields",
-    "selfLink",
-];
-
-/// Every owned-able path of `value` with the value found there. Keyed list elements map to
-/// `null` so that only their fields, never the element itself, count as modified.
-fn members<'a>(value: &'a Value, gvk: &GroupVersionKind) -> BTreeMap<FieldPath, &'a Value> {
-    static ELEMENT: Value = Value::Null;
-    fn walk<'a>(
-        value: &'a Value,
-        cursor: Cursor,
-        prefix: &mut Vec<PathElement>,
-        out: &mut BTreeMap<FieldPath, &'a Value>,
-    ) {
-        let Value::Object(map) = value else { return };
-        for (key, child) in map {
-            match prefix.as_slice() {
-                [] if key == "apiVersion" || key == "kind" => continue,
-                [PathElement::Field(m)] if m == "metadata" && SERVER_METADATA.contains(&key.as_str()) => {
-                    continue;
-                }
-                _ => {}
-            }
-            let (schema, child_cursor) = cursor.field(key);
-            prefix.push(PathElement::Field(key.clone()));
-            match child {
-                Value::Object(inner) if !inner.is_empty() && !schema.atomic => {
-                    walk(child, child_cursor, prefix, out)
-                }
-                Value::Array(items) => match schema.list {
-                    Some(ListType::Map { keys, .. }) => {
-                        for (index, item) in items.iter().enumerate() {
-                            prefix.push(list_element(item, keys, index));
-                            out.insert(FieldPath(prefix.clone()), &ELEMENT);
-                            walk(item, child_cursor, prefix, out);
-                            prefix.pop();
-                        }
-                    }
-                    Some(ListType::Set) => {
-                        for item in items {
-                            prefix.push(PathElement::Value(item.to_string()));
-                            out.insert(FieldPath(prefix.clone()), item);
-                            prefix.pop();
-                        }
-                    }
-                    _ => {
-                        out.insert(FieldPath(prefix.clone()), child);
-                    }
-                },
-                _ => {
-                    out.insert(FieldPath(prefix.clone()), child);
-                }
-            }
-            prefix.pop();
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(value, Cursor::root(gvk), &mut Vec::new(), &mut out);
-    out
-}
-
-/// The path element of a keyed-list item: its keys, `protocol` defaulting to `TCP` as the
-/// API server's schema declares; the index when a key is missing.
-fn list_element(item: &Value, keys: &[&str], index: usize) -> PathElement {
-    let mut pairs = Vec::new();
-    for key in keys {
-        match item.get(*key) {
-            Some(value) => pairs.push((key.to_string(), value.clone())),
-            None if *key == "protocol" => pairs.push((key.to_string(), Value::String("TCP".into()))),
-            None => return PathElement::Index(index),
-        }
-    }
-    key_element(pairs)
-}
-
-fn field_set<'a>(members: impl IntoIterator<Item = &'a FieldPath>) -> FieldSet {
-    let mut set = FieldSet::new();
-    for path in members {
-        set.insert(&path.0);
-    }
-    set
-}
-
-/// How the object changed, as sets of paths.
-struct Comparison {
-    changed: FieldSet,
-    removed: FieldSet,
-}
-
-fn compare(old: &Value, new: &Value, gvk: &GroupVersionKind) -> Comparison {
-    let old_members = members(old, gvk);
-    let new_members = members(new, gvk);
-    let changed = field_set(
-        new_members.iter().filter(|(path, value)| old_members.get(*path) != Some(*value)).map(|(p, _)| p),
-    );
-    let removed = field_set(old_members.keys().filter(|path| !new_members.contains_key(*path)));
-    Comparison { changed, removed }
-}
-
 /// Server-side apply of `applied` (the manager's whole intent for the object) onto `live`
 /// (`None` on create) by `manager`, as the API server does for `PATCH` with
 /// `application/apply-patch+yaml`. Returns the new object with `metadata.managedFields`
@@ -279,11 +168,11 @@ pub fn server_side_apply(
             api_version: api_version.clone(),
             time: Some(now.to_string()),
             subresource: String::new(),
-            fields: field_set(members(live, gvk).keys()),
+            fields: fields_of(live, gvk),
         });
     }
-    let applied_set = field_set(members(&applied, gvk).keys());
-    let mut merged = merge_applied(live, &applied, Cursor::root(gvk));
+    let applied_set = fields_of(&applied, gvk);
+    let mut merged = merge_applied(live.clone(), &applied, Cursor::root(gvk));
 
     let position = entries.iter().position(|e| e.is(manager, Operation::Apply, &api_version));
     let last_set = position.map(|i| entries[i].fields.clone()).unwrap_or_default();
@@ -435,13 +324,12 @@ fn drop_nulls(value: &mut Value) {
 }
 
 /// Merges an applied configuration into the live object with apply semantics.
-fn merge_applied(live: &Value, applied: &Value, cursor: Cursor) -> Value {
+fn merge_applied(live: Value, applied: &Value, cursor: Cursor) -> Value {
     match (live, applied) {
-        (Value::Object(live_map), Value::Object(applied_map)) => {
-            let mut out = live_map.clone();
+        (Value::Object(mut out), Value::Object(applied_map)) => {
             for (key, value) in applied_map {
                 let (schema, child) = cursor.field(key);
-                let merged = match out.get(key) {
+                let merged = match out.get_mut(key).map(Value::take) {
                     Some(existing) if !schema.atomic => match schema.list {
                         Some(list) => merge_list(existing, value, list, child),
                         None => merge_applied(existing, value, child),
@@ -452,15 +340,15 @@ fn merge_applied(live: &Value, applied: &Value, cursor: Cursor) -> Value {
             }
             Value::Object(out)
         }
-        _ => applied.clone(),
+        (_, applied) => applied.clone(),
     }
 }
 
 /// Merges a set or keyed list the way structured-merge-diff does: live-only elements keep
 /// their places, elements in both follow the configuration's order, configuration-only
 /// elements come where the configuration has them.
-fn merge_list(live: &Value, applied: &Value, list: ListType, cursor: Cursor) -> Value {
-    let (Value::Array(lhs), Value::Array(rhs)) = (live, applied) else {
+fn merge_list(live: Value, applied: &Value, list: ListType, cursor: Cursor) -> Value {
+    let (Value::Array(mut lhs), Value::Array(rhs)) = (live, applied) else {
         return applied.clone();
     };
     let keys = match list {
@@ -474,8 +362,11 @@ fn merge_list(live: &Value, applied: &Value, list: ListType, cursor: Cursor) -> 
     };
     let lhs_pe: Vec<PathElement> = lhs.iter().enumerate().map(|(i, item)| element(item, i)).collect();
     let rhs_pe: Vec<PathElement> = rhs.iter().enumerate().map(|(i, item)| element(item, i)).collect();
-    let merge_item = |pe: &PathElement, right: &Value| match (keys, lhs_pe.iter().position(|p| p == pe)) {
-        (Some(_), Some(i)) => merge_applied(&lhs[i], right, cursor),
+    let merge_item = |lhs: &mut [Value], pe: &PathElement, right: &Value| match (
+        keys,
+        lhs_pe.iter().position(|p| p == pe),
+    ) {
+        (Some(_), Some(i)) => merge_applied(lhs[i].take(), right, cursor),
         _ => right.clone(),
     };
     let mut shared = rhs_pe.iter().filter(|pe| lhs_pe.contains(pe));
@@ -486,7 +377,7 @@ fn merge_list(live: &Value, applied: &Value, list: ListType, cursor: Cursor) -> 
     while l < lhs.len() || r < rhs.len() {
         if l < lhs.len() && r < rhs.len() {
             if lhs_pe[l] == rhs_pe[r] {
-                out.push(merge_item(&rhs_pe[r], &rhs[r]));
+                out.push(merge_item(&mut lhs, &rhs_pe[r], &rhs[r]));
                 merged_rhs.push(&rhs_pe[r]);
                 l += 1;
                 r += 1;
@@ -500,7 +391,7 @@ fn merge_list(live: &Value, applied: &Value, list: ListType, cursor: Cursor) -> 
         }
         if l < lhs.len() {
             if !rhs_pe.contains(&lhs_pe[l]) {
-                out.push(lhs[l].clone());
+                out.push(lhs[l].take());
                 l += 1;
                 continue;
             }
@@ -512,7 +403,7 @@ fn merge_list(live: &Value, applied: &Value, list: ListType, cursor: Cursor) -> 
         if r < rhs.len() {
             let pe = &rhs_pe[r];
             merged_rhs.push(pe);
-            out.push(merge_item(pe, &rhs[r]));
+            out.push(merge_item(&mut lhs, pe, &rhs[r]));
             r += 1;
             if next_shared == Some(pe) {
                 next_shared = shared.next();
