@@ -4,7 +4,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use tiphys_patch::{apply_strategic_merge_patch, create_three_way_merge_patch, server_side_apply};
+use tiphys_patch::{
+    apply_strategic_merge_patch, create_three_way_merge_patch, server_side_apply, update_managed_fields,
+};
 use tiphys_resource::GroupVersionKind;
 
 fn deployment(image: &str, replicas: u32) -> Value {
@@ -56,6 +58,15 @@ fn benches(c: &mut Criterion) {
     let owned = server_side_apply(None, &live, "argocd", false, &gvk, now).unwrap_or_default();
     c.bench_function("ssa_create_deployment", |b| {
         b.iter(|| server_side_apply(None, &live, "argocd", false, &gvk, now));
+    });
+    c.bench_function("update_managed_fields_create_deployment", |b| {
+        b.iter(|| update_managed_fields(None, &live, "kubectl-create", &gvk, now));
+    });
+    let created = update_managed_fields(None, &live, "kubectl-create", &gvk, now).unwrap_or_default();
+    let mut scaled = created.clone();
+    scaled["spec"]["replicas"] = json!(7);
+    c.bench_function("update_managed_fields_scale_deployment", |b| {
+        b.iter(|| update_managed_fields(Some(&created), &scaled, "kubectl-scale", &gvk, now));
     });
     c.bench_function("ssa_reapply_changed_deployment", |b| {
         b.iter(|| server_side_apply(Some(&owned), &modified, "argocd", false, &gvk, now));

@@ -89,6 +89,7 @@ fn merge_map(
             }
         }
     }
+    let has_orders = patch.keys().any(|key| key.starts_with(SET_ELEMENT_ORDER));
     for (key, value) in patch {
         if key.starts_with('$') && is_directive(key) {
             continue;
@@ -99,8 +100,9 @@ fn merge_map(
         }
         let child_path = format!("{path}.{key}");
         let (schema, child) = cursor.field(key);
-        let before = match original.get(key) {
-            Some(Value::Array(items)) => items.clone(),
+        let order = if has_orders { patch.get(&format!("{SET_ELEMENT_ORDER}{key}")) } else { None };
+        let before = match (order, original.get(key)) {
+            (Some(_), Some(Value::Array(items))) => items.clone(),
             _ => Vec::new(),
         };
         let merged = match (original.get_mut(key).map(Value::take), value) {
@@ -117,7 +119,7 @@ fn merge_map(
             (_, other) => other.clone(),
         };
         original.insert(key.clone(), merged);
-        if let Some(order) = patch.get(&format!("{SET_ELEMENT_ORDER}{key}")) {
+        if let Some(order) = order {
             apply_element_order(&mut original, key, order, value, &before, schema, &child_path)?;
         }
     }
@@ -196,7 +198,7 @@ fn apply_element_order(
         }
     }
     if let Some(Value::Array(list)) = object.get_mut(field) {
-        *list = identity.normalize(std::mem::take(list), order, before);
+        *list = identity.normalize(std::mem::take(list), &identity.ids(order), &identity.ids(before));
     }
     Ok(())
 }
@@ -206,20 +208,30 @@ fn apply_element_order(
 struct Identity(Option<&'static str>);
 
 impl Identity {
-    fn same(self, a: &Value, b: &Value) -> bool {
+    fn id(self, item: &Value) -> Option<&Value> {
         match self.0 {
-            Some(key) => a.get(key).is_some_and(|v| b.get(key) == Some(v)),
-            None => a == b,
+            Some(key) => item.get(key),
+            None => Some(item),
         }
     }
 
-    fn index(self, list: &[Value], item: &Value) -> Option<usize> {
-        list.iter().position(|candidate| self.same(candidate, item))
+    fn ids(self, items: &[Value]) -> Vec<Value> {
+        items.iter().filter_map(|item| self.id(item).cloned()).collect()
+    }
+
+    fn same(self, a: &Value, b: &Value) -> bool {
+        self.id(a).is_some_and(|id| self.id(b) == Some(id))
+    }
+
+    fn index(self, ids: &[Value], item: &Value) -> Option<usize> {
+        let id = self.id(item)?;
+        ids.iter().position(|candidate| candidate == id)
     }
 
     /// Upstream's element order after a merge: the elements named by `order` sorted by it,
     /// the others by their position in `server`, and the two sequences interleaved so both
-    /// relative orders hold, elements the server did not have going first.
+    /// relative orders hold, elements the server did not have going first. Both lists hold
+    /// identities (see [`Identity::ids`]).
     fn normalize(self, merged: Vec<Value>, order: &[Value], server: &[Value]) -> Vec<Value> {
         let (mut named, mut others): (Vec<Value>, Vec<Value>) =
             merged.into_iter().partition(|item| self.index(order, item).is_some());
@@ -253,13 +265,14 @@ fn merge_list(
         None | Some(ListType::Atomic) => Ok(patch.to_vec()),
         Some(ListType::Set) => {
             let server = original.clone();
+            let identity = Identity(None);
             let mut merged: Vec<Value> = Vec::with_capacity(original.len() + patch.len());
             for item in original.into_iter().chain(patch.iter().cloned()) {
                 if !merged.contains(&item) {
                     merged.push(item);
                 }
             }
-            Ok(Identity(None).normalize(merged, patch, &server))
+            Ok(identity.normalize(merged, &identity.ids(patch), &server))
         }
         Some(ListType::Map { merge_key, .. }) => {
             let mut out = original;
@@ -293,7 +306,8 @@ fn merge_list(
                     .map(|item| Ok(Value::Object(merge_map(Map::new(), item, cursor, path)?)))
                     .collect();
             }
-            let server = out.clone();
+            let identity = Identity(Some(merge_key));
+            let server = identity.ids(&out);
             for item in &items {
                 let key = item.get(merge_key).ok_or_else(|| missing_key(path, merge_key))?;
                 match out.iter().position(|o| o.get(merge_key) == Some(key)) {
@@ -307,8 +321,8 @@ fn merge_list(
                     None => out.push(Value::Object(merge_map(Map::new(), item, cursor, path)?)),
                 }
             }
-            let order: Vec<Value> = items.into_iter().map(|item| Value::Object(item.clone())).collect();
-            Ok(Identity(Some(merge_key)).normalize(out, &order, &server))
+            let order: Vec<Value> = items.iter().filter_map(|item| item.get(merge_key).cloned()).collect();
+            Ok(identity.normalize(out, &order, &server))
         }
     }
 }
@@ -391,6 +405,7 @@ fn combine(mut a: Map<String, Value>, b: Map<String, Value>, cursor: Cursor) -> 
         let (schema, _) = cursor.field(&field);
         if let (Some(merge_key), Some(Value::Array(list))) = (list_key(schema), a.get_mut(&field)) {
             let identity = Identity(Some(merge_key));
+            let order = identity.ids(&order);
             list.sort_by_key(|item| match item.get(PATCH) {
                 Some(_) => usize::MAX,
                 None => identity.index(&order, item).unwrap_or(usize::MAX - 1),
