@@ -20,6 +20,7 @@
 mod error;
 mod fieldset;
 mod json;
+mod last_applied;
 mod owned;
 pub mod schema;
 mod ssa;
@@ -28,6 +29,7 @@ mod strategic;
 pub use error::{Conflict, Conflicts, PatchError};
 pub use fieldset::{FieldPath, FieldSet, PathElement};
 pub use json::{apply_json_patch, apply_merge_patch};
+pub use last_applied::last_applied_configuration;
 pub use schema::{FieldSchema, ListType, field_schema, is_builtin, merge_key};
 pub use ssa::{
     BEFORE_FIRST_APPLY, ManagedFieldsEntry, Operation, managed_fields, server_side_apply,

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use tiphys_resource::GroupVersionKind;
 
 use crate::error::json_type;
+use crate::last_applied;
 use crate::owned::{compare, fields_of, list_element};
 use crate::schema::{Cursor, ListType};
 use crate::{Conflict, Conflicts, FieldSet, PatchError, PathElement};
@@ -130,6 +131,10 @@ pub fn managed_fields(object: &Value) -> Result<Vec<ManagedFieldsEntry>, PatchEr
     }
 }
 
+/// The field manager name of `kubectl apply --server-side`, which upstream treats specially
+/// for the switch from client-side apply.
+const KUBECTL: &str = "kubectl";
+
 /// The manager that owns the fields of an object that had no `managedFields` when it was
 /// first applied to.
 pub const BEFORE_FIRST_APPLY: &str = "before-first-apply";
@@ -139,6 +144,10 @@ pub const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 /// `application/apply-patch+yaml`. Returns the new object with `metadata.managedFields`
 /// updated (operation `Apply`, `time = now`), or [`PatchError::Conflicts`] when fields owned by
 /// other managers would change and `force` is false.
+///
+/// Like the API server, the manager `kubectl` takes over the fields of its own earlier
+/// client-side apply (those in the last-applied annotation, unchanged since) without
+/// conflict, and keeps an existing last-applied annotation in step with what it applies.
 pub fn server_side_apply(
     live: Option<&Value>,
     applied: &Value,
@@ -203,29 +212,42 @@ pub fn server_side_apply(
     }
 
     let comparison = compare(live, &merged, gvk);
-    let mut conflicts = Vec::new();
-    for (i, entry) in entries.iter_mut().enumerate() {
-        if i == me {
-            continue;
-        }
-        let contested = entry.fields.intersection(&comparison.changed);
-        if contested.is_empty() {
-            continue;
-        }
-        if force {
-            entry.fields = entry.fields.difference(&contested);
-        } else {
-            let manager = entry.display_name();
-            conflicts.extend(
-                contested
-                    .paths()
+    let contested: Vec<(usize, FieldSet)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != me)
+        .map(|(i, entry)| (i, entry.fields.intersection(&comparison.changed)))
+        .filter(|(_, set)| !set.is_empty())
+        .collect();
+    // kubectl switching from client-side to server-side apply: fields its last client-side
+    // apply set, and nobody changed since, are taken over without conflict.
+    let allowed = match (force, manager) {
+        (false, KUBECTL) => last_applied::recorded(live)
+            .map(|last| fields_of(&last, gvk).difference(&compare(&last, live, gvk).changed)),
+        _ => None,
+    };
+    let unresolved: Vec<(usize, FieldSet)> = contested
+        .iter()
+        .map(|(i, set)| (*i, allowed.as_ref().map_or_else(|| set.clone(), |allowed| set.difference(allowed))))
+        .filter(|(_, set)| !set.is_empty())
+        .collect();
+    if !force && !unresolved.is_empty() {
+        let conflicts = unresolved
+            .iter()
+            .flat_map(|(i, set)| {
+                let manager = entries[*i].display_name();
+                set.paths()
                     .into_iter()
-                    .map(|p| Conflict { manager: manager.clone(), field: p.to_string() }),
-            );
-        }
-    }
-    if !conflicts.is_empty() {
+                    .map(move |p| Conflict { manager: manager.clone(), field: p.to_string() })
+            })
+            .collect();
         return Err(PatchError::Conflicts(Conflicts(conflicts)));
+    }
+    for (i, set) in contested {
+        entries[i].fields = entries[i].fields.difference(&set);
+    }
+    if manager == KUBECTL {
+        last_applied::refresh(&mut merged, &applied);
     }
     finish(&mut merged, entries, &comparison.removed);
     Ok(merged)

@@ -340,3 +340,46 @@ fn updates_of_untracked_objects_stay_untracked() {
     let out = update_managed_fields(Some(&old), &new, "kubectl-scale", &apps(), T0).expect("update");
     assert_eq!(out, new);
 }
+
+#[test]
+fn kubectl_moves_from_client_side_to_server_side_apply_without_conflicts() {
+    // After `kubectl apply` (client-side), the object carries the last-applied annotation and
+    // the fields belong to kubectl-client-side-apply (an Update entry).
+    let mut config = deployment(3, "nginx:1");
+    let annotation = tiphys_patch::last_applied_configuration(&config);
+    config["metadata"]["annotations"] =
+        json!({"kubectl.kubernetes.io/last-applied-configuration": annotation});
+    let live =
+        update_managed_fields(None, &config, "kubectl-client-side-apply", &apps(), T0).expect("create");
+
+    let new_config = deployment(5, "nginx:2");
+    let err = apply(Some(&live), &new_config, "argocd", false, T1).expect_err("another manager conflicts");
+    assert!(err.to_string().contains("\"kubectl-client-side-apply\" using apps/v1"), "{err}");
+
+    let out = apply(Some(&live), &new_config, "kubectl", false, T1).expect("kubectl takes over");
+    assert_eq!(out["spec"]["replicas"], json!(5));
+    let recorded =
+        out["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].as_str();
+    assert_eq!(recorded, Some(tiphys_patch::last_applied_configuration(&new_config).as_str()));
+
+    // A field someone changed after the client-side apply still conflicts.
+    let mut edited = live.clone();
+    edited["spec"]["replicas"] = json!(4);
+    let edited = update_managed_fields(Some(&live), &edited, "kubectl-edit", &apps(), T1).expect("edit");
+    let err = apply(Some(&edited), &new_config, "kubectl", false, T2).expect_err("edited field conflicts");
+    assert_eq!(
+        err.to_string(),
+        "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas"
+    );
+}
+
+#[test]
+fn last_applied_configuration_is_kubectls_encoding() {
+    let config = json!({"kind": "ConfigMap", "apiVersion": "v1",
+                        "metadata": {"name": "c", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "old"}},
+                        "data": {"b": "<&>", "a": "1"}});
+    assert_eq!(
+        tiphys_patch::last_applied_configuration(&config),
+        "{\"apiVersion\":\"v1\",\"data\":{\"a\":\"1\",\"b\":\"\\u003c\\u0026\\u003e\"},\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}\n"
+    );
+}
