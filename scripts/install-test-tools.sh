@@ -13,6 +13,12 @@ need() { command -v "$1" >/dev/null 2>&1; }
 need git || { apt-get update -qq && apt-get install -y -qq git >/dev/null; }
 need kubectl || echo "warning: kubectl not found; kubectl-driven tests will fail with an install hint" >&2
 
+# --- helm (tiphys-helm differential tests) ------------------------------------------------
+# The pinned real helm v4.3.1, used only as a test oracle. Tests find it through
+# TIPHYS_HELM_ORACLE or at ~/.cache/tiphys-oracle/bin/helm (the script's default).
+bash ../shared/tools/install-helm-oracle.sh >/dev/null
+# --- end helm ---------------------------------------------------------------------------
+
 # --- sources (tiphys-render / tiphys-tools / tiphys-git) ---------------------------------
 # kubectl v1.37.1 carries kustomize v5.8.1, the version upstream Argo CD ships; Kustomize
 # tests compare against it. Installed into its own --target (not the default site-packages,

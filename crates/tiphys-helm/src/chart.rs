@@ -280,20 +280,19 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, Error> {
     if md.api_version.is_empty() {
         md.api_version = "v1".into();
     }
-    if md.api_version == "v1" {
-        if let Some(req) = requirements {
-            #[derive(Deserialize, Default)]
-            #[serde(default)]
-            struct Requirements {
-                dependencies: Vec<Dependency>,
-            }
-            let r: Requirements = parse_yaml_struct(&req).map_err(|e| Error::Load {
-                file: "requirements.yaml".into(),
-                message: format!("cannot load requirements.yaml: {e}"),
-            })?;
-            md.dependencies = r.dependencies;
+    if md.api_version == "v1"
+        && let Some(req) = requirements
+    {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Requirements {
+            dependencies: Vec<Dependency>,
         }
-        chart.files.retain(|f| f.name != "requirements.yaml");
+        let r: Requirements = parse_yaml_struct(&req).map_err(|e| Error::Load {
+            file: "requirements.yaml".into(),
+            message: format!("cannot load requirements.yaml: {e}"),
+        })?;
+        md.dependencies = r.dependencies;
     }
     chart.metadata = md;
     for (name, files) in subcharts {

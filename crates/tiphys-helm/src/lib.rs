@@ -25,6 +25,7 @@ pub mod manifest;
 pub mod render;
 pub mod semver;
 pub mod strvals;
+mod toml;
 pub mod values;
 
 use serde_json::{Map, Value};
@@ -79,18 +80,18 @@ pub enum Error {
         version: String,
     },
     /// `--kube-version` is not a version.
-    #[error("invalid kube version {0:?}: expected a version such as 1.30.0")]
+    #[error("invalid kube version '{0}': could not parse \"{0}\" as version")]
     InvalidKubeVersion(String),
     /// A `--set`-style argument could not be parsed.
-    #[error("failed parsing {flag} data: {message}")]
+    #[error("failed parsing --{flag} data{message}")]
     Set {
         /// Which flag (`--set`, `--set-string`, ...).
         flag: String,
-        /// Helm's parser message.
+        /// `: ` and Helm's parser message (for `--set-json`, ` ` and the argument).
         message: String,
     },
     /// A values file is not a YAML map.
-    #[error("failed to parse {file}: {message}")]
+    #[error("failed to parse {file}: cannot unmarshal yaml document: {message}")]
     ValuesFile {
         /// The file name as given.
         file: String,
@@ -150,19 +151,19 @@ impl UserValues {
     /// Applies a `--set-json` argument.
     pub fn set_json(&mut self, line: &str) -> Result<(), Error> {
         strvals::parse_into(line, &mut self.merged, strvals::Mode::Json)
-            .map_err(|e| Error::Set { flag: "set-json".into(), message: e.0 })
+            .map_err(|_| Error::Set { flag: "set-json".into(), message: format!(" {line}") })
     }
 
     /// Applies a `--set` argument.
     pub fn set(&mut self, line: &str) -> Result<(), Error> {
         strvals::parse_into(line, &mut self.merged, strvals::Mode::Typed)
-            .map_err(|e| Error::Set { flag: "set".into(), message: e.0 })
+            .map_err(|e| Error::Set { flag: "set".into(), message: format!(": {}", e.0) })
     }
 
     /// Applies a `--set-string` argument.
     pub fn set_string(&mut self, line: &str) -> Result<(), Error> {
         strvals::parse_into(line, &mut self.merged, strvals::Mode::String)
-            .map_err(|e| Error::Set { flag: "set-string".into(), message: e.0 })
+            .map_err(|e| Error::Set { flag: "set-string".into(), message: format!(": {}", e.0) })
     }
 
     /// Applies a `--set-file` argument; `read` returns the contents of a named file.
@@ -173,7 +174,7 @@ impl UserValues {
     ) -> Result<(), Error> {
         let reader = |path: &str| read(path).map(Value::String);
         strvals::parse_file_into(line, &mut self.merged, &reader)
-            .map_err(|e| Error::Set { flag: "set-file".into(), message: e.0 })
+            .map_err(|e| Error::Set { flag: "set-file".into(), message: format!(": {}", e.0) })
     }
 
     /// The merged map.

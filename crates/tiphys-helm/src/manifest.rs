@@ -6,6 +6,7 @@ use serde_json::Value;
 use tiphys_resource::annotations::{HELM_HOOK, HELM_HOOK_WEIGHT};
 
 use crate::Error;
+use crate::values::json_kind;
 
 /// Helm's install order by kind; unknown kinds go last, alphabetically.
 pub const INSTALL_ORDER: &[&str] = &[
@@ -173,11 +174,18 @@ fn parse_head(path: &str, doc: &str) -> Result<Head, Error> {
         file: path.to_string(),
         message: format!("error converting YAML to JSON: {}", go_yaml_error(doc, e.line, &e.message)),
     })?;
-    let unmarshal = |what: &str, field: &str, ty: &str| Error::Yaml {
-        file: path.to_string(),
-        message: format!(
-            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into Go struct field {field} of type {ty}"
-        ),
+    let unmarshal = |what: &str, field: &str, ty: &str| {
+        let target = if field.is_empty() {
+            format!("Go value of type {ty}")
+        } else {
+            format!("Go struct field {field} of type {ty}")
+        };
+        Error::Yaml {
+            file: path.to_string(),
+            message: format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into {target}"
+            ),
+        }
     };
     let obj = match &value {
         Value::Object(m) => m,
@@ -230,21 +238,10 @@ fn parse_head(path: &str, doc: &str) -> Result<Head, Error> {
     Ok(Head { kind, annotations })
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Array(_) => "array",
-        Value::String(_) => "string",
-        Value::Number(_) => "number",
-        Value::Bool(_) => "bool",
-        Value::Object(_) => "object",
-        Value::Null => "null",
-    }
-}
-
 /// Rewrites a YAML error in go-yaml's words and line conventions (what Helm users see):
 /// scanner errors name the 1-based line where go-yaml noticed the problem, which for a
 /// missing `:` is the start of the next token, and line 1 gets no prefix.
-fn go_yaml_error(doc: &str, line: usize, message: &str) -> String {
+pub(crate) fn go_yaml_error(doc: &str, line: usize, message: &str) -> String {
     let detail = message.rsplit_once(": ").map_or(message, |(_, m)| m);
     let eof_line = doc.matches('\n').count() + 1 + usize::from(!doc.is_empty() && !doc.ends_with('\n'));
     let (line, text) = if detail.contains("simple key expected ':'") {

@@ -291,9 +291,7 @@ pub fn parse_kube_version(text: &str) -> Result<(String, String, String), Error>
     let major = parts.next().unwrap_or("0").to_string();
     let minor = parts.next().unwrap_or("0").to_string();
     let _ = v;
-    let patch_given = t.split('.').count() >= 3;
-    let version = if patch_given { format!("v{t}") } else { format!("v{major}.{minor}.0") };
-    Ok((version, major, minor))
+    Ok((format!("v{t}"), major, minor))
 }
 
 fn capabilities_value(caps: &Capabilities) -> Result<Value, Error> {
@@ -619,42 +617,11 @@ fn add_helm_functions(funcs: &mut FuncMap) {
     );
     funcs.insert("lookup".into(), func(|_ctx: &mut Context<'_>, _args: &[Value]| Ok(Value::map(Map::new()))));
     funcs.insert(
-        "toYaml".into(),
+        "toToml".into(),
         func(|_ctx: &mut Context<'_>, args: &[Value]| {
-            let v = args.first().cloned().unwrap_or_default();
-            Ok(Value::from(tiphys_gotemplate::yaml::to_yaml(&v).trim_end_matches('\n').to_string()))
+            Ok(Value::from(crate::toml::to_toml(&args.first().cloned().unwrap_or_default())))
         }),
     );
-    funcs.insert(
-        "fromYaml".into(),
-        func(|_ctx: &mut Context<'_>, args: &[Value]| {
-            let text = args.first().map(to_string_arg).unwrap_or_default();
-            Ok(match tiphys_gotemplate::yaml::from_yaml(&text) {
-                Ok(v @ Value::Map(_)) => v,
-                Ok(Value::Nil) => Value::map(Map::new()),
-                Ok(_) => error_map("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}"),
-                Err(e) => error_map(&e.to_string()),
-            })
-        }),
-    );
-    funcs.insert(
-        "fromYamlArray".into(),
-        func(|_ctx: &mut Context<'_>, args: &[Value]| {
-            let text = args.first().map(to_string_arg).unwrap_or_default();
-            Ok(match tiphys_gotemplate::yaml::from_yaml(&text) {
-                Ok(v @ Value::List(_)) => v,
-                Ok(Value::Nil) => Value::list(Vec::new()),
-                Ok(_) => Value::list(vec![Value::from("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}")]),
-                Err(e) => Value::list(vec![Value::from(e.to_string())]),
-            })
-        }),
-    );
-}
-
-fn error_map(msg: &str) -> Value {
-    let mut m = Map::new();
-    m.insert("Error".into(), Value::from(msg));
-    Value::map(m)
 }
 
 #[cfg(test)]
@@ -725,7 +692,7 @@ mod tests {
     #[test]
     fn kube_versions() {
         assert_eq!(parse_kube_version("1.20.0").ok(), Some(("v1.20.0".into(), "1".into(), "20".into())));
-        assert_eq!(parse_kube_version("v1.16").ok(), Some(("v1.16.0".into(), "1".into(), "16".into())));
+        assert_eq!(parse_kube_version("v1.16").ok(), Some(("v1.16".into(), "1".into(), "16".into())));
         assert!(parse_kube_version("banana").is_err());
     }
 

@@ -13,8 +13,12 @@ pub const GLOBAL_KEY: &str = "global";
 /// number becomes a float64 and an empty document is an empty map.
 pub fn read_values(data: &[u8]) -> Result<Map<String, Value>, String> {
     let text = String::from_utf8_lossy(data);
-    let json = tiphys_resource::yaml::parse_document(&text)
-        .map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    let json = tiphys_resource::yaml::parse_document(&text).map_err(|e| {
+        format!(
+            "error converting YAML to JSON: {}",
+            crate::manifest::go_yaml_error(&text, e.line, &e.message)
+        )
+    })?;
     match floats(json) {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
@@ -25,13 +29,15 @@ pub fn read_values(data: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
+/// The JSON type name Go's `encoding/json` uses in "cannot unmarshal X" errors.
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Array(_) => "array",
         Value::String(_) => "string",
         Value::Number(_) => "number",
         Value::Bool(_) => "bool",
-        _ => "object",
+        Value::Object(_) => "object",
+        Value::Null => "null",
     }
 }
 

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use tiphys_gotemplate::sprig::{SprigEnv, functions};
 use tiphys_helm::{ChartFile, OutputOptions, TemplateOptions, UserValues};
@@ -134,7 +134,7 @@ fn template(t: TemplateArgs) -> Result<String, Failure> {
     let mut values = UserValues::new();
     for f in &t.values {
         let data =
-            std::fs::read(f).with_context(|| format!("open {}: no such file or directory", f.display()))?;
+            std::fs::read(f).map_err(|e| anyhow::anyhow!("open {}: {}", f.display(), go_io_error(&e)))?;
         values.add_file(&f.display().to_string(), &data).map_err(anyhow::Error::from)?;
     }
     for s in &t.set_json {
@@ -147,7 +147,7 @@ fn template(t: TemplateArgs) -> Result<String, Failure> {
         values.set_string(s).map_err(anyhow::Error::from)?;
     }
     for s in &t.set_file {
-        let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("open {p}: {e}"));
+        let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("open {p}: {}", go_io_error(&e)));
         values.set_file(s, &read).map_err(anyhow::Error::from)?;
     }
     let mut opts = TemplateOptions::default();
@@ -174,6 +174,15 @@ fn template(t: TemplateArgs) -> Result<String, Failure> {
         };
         Failure { error: e.into(), render_stage, rendered }
     })
+}
+
+/// How Go's `os` package words the common I/O failures.
+fn go_io_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
 }
 
 /// Loads a chart from a directory (walking it, `.helmignore` applied) or a `.tgz`.

@@ -1,0 +1,6 @@
+{{- define "blocks.item" -}}
+- name: {{ .name }}
+  index: {{ .index }}
+  release: {{ .root.Release.Name }}
+{{- end -}}
+{{- define "blocks.override" -}}overridden{{- end -}}
