@@ -29,6 +29,7 @@ pub mod patch;
 mod persist;
 pub mod selector;
 mod server;
+pub mod simulator;
 pub mod store;
 pub mod table;
 mod tls;
@@ -61,6 +62,8 @@ pub struct SandboxConfig {
     pub bookmark_interval: Duration,
     /// Largest request body accepted (the API server's limit is 3 MiB).
     pub max_body_bytes: usize,
+    /// The workload simulator's timings; `None` turns it off (a bare API server).
+    pub simulator: Option<simulator::SimulatorConfig>,
 }
 
 impl Default for SandboxConfig {
@@ -72,6 +75,7 @@ impl Default for SandboxConfig {
             data_dir: None,
             bookmark_interval: Duration::from_secs(5),
             max_body_bytes: 3 * 1024 * 1024,
+            simulator: Some(simulator::SimulatorConfig::default()),
         }
     }
 }
@@ -125,11 +129,35 @@ impl Sandbox {
         let app = axum::Router::new().fallback(server::handle).with_state(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, tls::Tls::acceptor(&tls), app, stopped));
+        if let Some(sim) = config.simulator.clone() {
+            tokio::spawn(simulate(shared.clone(), simulator::Simulator::new(sim)));
+        }
         let host = if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() };
         let host = if host.contains(':') { format!("[{host}]") } else { host };
         let url = format!("https://{host}:{}", local.port());
         tracing::info!(%url, "sandbox listening");
         Ok(SandboxHandle { url, token, ca_pem: tls.ca_pem, shared, stop: Some(stop), task: Some(task) })
+    }
+}
+
+/// Runs the simulator on its tick while the server lives; idle ticks (no change, nothing
+/// time-driven pending) cost one lock.
+async fn simulate(shared: Arc<Shared>, mut sim: simulator::Simulator) {
+    let mut last = u64::MAX - 1;
+    loop {
+        tokio::time::sleep(sim.tick()).await;
+        if *shared.changed.borrow() == u64::MAX {
+            return;
+        }
+        let mut store = shared.lock();
+        if store.resource_version() == last && !sim.busy() {
+            continue;
+        }
+        // Remember the version before the step: if the step wrote anything, the next tick
+        // runs again, until a step changes nothing.
+        last = store.resource_version();
+        sim.step(&mut store, std::time::Instant::now(), jiff::Timestamp::now());
+        shared.publish(&mut store);
     }
 }
 

@@ -294,3 +294,49 @@ fn tiphys_crds_apply_client_dry_run_then_for_real() {
     assert!(k.apply(app).contains("application.argoproj.io/guestbook created"));
     assert_eq!(k.ok(&["get", "applications", "-o", "name"]).trim(), "application.argoproj.io/guestbook");
 }
+
+#[test]
+fn rollout_status_and_wait_for_available() {
+    let k = Kubectl::start();
+    k.apply(DEPLOYMENT);
+    let out = k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    k.ok(&["wait", "--for=condition=Available", "deployment/web", "--timeout=30s"]);
+    k.apply(&DEPLOYMENT.replace("nginx:1.25", "nginx:1.26"));
+    let out = k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let pods = k.json(&["get", "pods", "-l", "app=web"]);
+    let images: Vec<&str> = pods["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["spec"]["containers"][0]["image"].as_str())
+        .collect();
+    assert_eq!(images, ["nginx:1.26", "nginx:1.26"]);
+    assert_eq!(k.ok(&["get", "nodes", "-o", "name"]).trim(), "node/sandbox-node");
+}
+
+#[test]
+fn failure_knobs_show_in_kubectl() {
+    let k = Kubectl::start();
+    let stuck = DEPLOYMENT
+        .replace("name: web\n", "name: stuck\n  annotations: {sandbox.tiphys.io/never-ready: \"true\"}\n")
+        .replace("replicas: 2", "replicas: 1\n  progressDeadlineSeconds: 1");
+    k.apply(&stuck);
+    let out = k.run(&["rollout", "status", "deployment/stuck", "--timeout=30s"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exceeded its progress deadline"), "{out:?}");
+    let crash = DEPLOYMENT
+        .replace("name: web\n", "name: crash\n  annotations: {sandbox.tiphys.io/crash-loop: \"true\"}\n")
+        .replace("app: web", "app: crash");
+    k.apply(&crash);
+    let mut table = String::new();
+    for _ in 0..50 {
+        table = k.ok(&["get", "pods", "-l", "app=crash"]);
+        if table.contains("CrashLoopBackOff") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(table.contains("CrashLoopBackOff"), "{table}");
+}
