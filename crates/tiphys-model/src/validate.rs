@@ -479,24 +479,37 @@ fn role_policy_problem(policy: &str, project: &str, role: &str) -> Option<String
     None
 }
 
-/// Parses a sync window schedule: five cron fields (minute hour day-of-month month
-/// day-of-week) or a descriptor such as `@daily`.
+/// Parses a sync window schedule: exactly five cron fields (minute hour day-of-month month
+/// day-of-week), as upstream's parser accepts; descriptors such as `@daily` are refused there
+/// too, so we refuse them with the equivalent spelled out.
 pub fn parse_schedule(schedule: &str) -> Result<croner::Cron, String> {
     use croner::parser::{CronParser, Seconds, Year};
     let trimmed = schedule.trim();
-    if trimmed.starts_with('@') || trimmed.split_whitespace().count() == 5 {
-        CronParser::builder()
-            .seconds(Seconds::Disallowed)
-            .year(Year::Disallowed)
-            .build()
-            .parse(trimmed)
-            .map_err(|e| e.to_string())
-    } else {
-        Err(format!(
-            "expected 5 fields (minute hour day-of-month month day-of-week), found {}",
-            trimmed.split_whitespace().count()
-        ))
+    if let Some(descriptor) = trimmed.strip_prefix('@') {
+        let equivalent = match descriptor {
+            "yearly" | "annually" => "0 0 1 1 *",
+            "monthly" => "0 0 1 * *",
+            "weekly" => "0 0 * * 0",
+            "daily" | "midnight" => "0 0 * * *",
+            "hourly" => "0 * * * *",
+            _ => "five fields",
+        };
+        return Err(format!(
+            "descriptors like @{descriptor} are not accepted in sync windows (use {equivalent})"
+        ));
     }
+    let fields = trimmed.split_whitespace().count();
+    if fields != 5 {
+        return Err(format!(
+            "expected 5 fields (minute hour day-of-month month day-of-week), found {fields}"
+        ));
+    }
+    CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .build()
+        .parse(trimmed)
+        .map_err(|e| e.to_string())
 }
 
 fn check_sync_window(w: &SyncWindow, path: &str, c: &mut Collector) {

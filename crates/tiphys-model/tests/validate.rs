@@ -289,6 +289,16 @@ fn sync_window_schedule_with_six_fields() {
 }
 
 #[test]
+fn sync_window_schedule_descriptor() {
+    rejects(
+        project(),
+        |d| d["spec"]["syncWindows"][0]["schedule"] = json!("@daily"),
+        "spec.syncWindows[0].schedule",
+        "0 0 * * *",
+    );
+}
+
+#[test]
 fn sync_window_duration_that_does_not_parse() {
     rejects(
         project(),
