@@ -7,6 +7,7 @@
 mod admin;
 mod output;
 mod render;
+mod sandbox;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Render one source (directory, Jsonnet, Kustomize, plugin) at a revision and print the manifests.
     Render(render::RenderArgs),
+    /// Run the Kubernetes-API-compatible dev/test server (writes a kubeconfig).
+    Sandbox(sandbox::SandboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Admin(args) => admin::run(args),
         Command::Render(args) => render::run(args),
+        Command::Sandbox(args) => sandbox::run(args),
     };
     match result {
         Ok(code) => code,

@@ -25,13 +25,15 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn the_examples_are_valid() {
-    let examples: Vec<String> = std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .filter(|p| p.ends_with(".yaml"))
-        .collect();
+    let examples: Vec<String> =
+        std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path().display().to_string())
+            .filter(|p| p.ends_with(".yaml"))
+            .collect();
     assert!(examples.len() >= 3);
-    let args: Vec<&str> = ["admin", "validate"].into_iter().chain(examples.iter().map(String::as_str)).collect();
+    let args: Vec<&str> =
+        ["admin", "validate"].into_iter().chain(examples.iter().map(String::as_str)).collect();
     let out = tiphys(&args, None);
     assert!(out.status.success(), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout(&out), "");
@@ -48,8 +50,16 @@ apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\nspe
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[0].starts_with("<stdin>: document 1 (line 5, Application web): spec.destination: "), "{text}");
-    assert!(lines[1].contains("spec.syncPolicy.syncOptions[0]: Prune=maybe: the value must be one of false, true, confirm"), "{text}");
+    assert!(
+        lines[0].starts_with("<stdin>: document 1 (line 5, Application web): spec.destination: "),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains(
+            "spec.syncPolicy.syncOptions[0]: Prune=maybe: the value must be one of false, true, confirm"
+        ),
+        "{text}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ConfigMap") && stderr.contains("skipped"), "{stderr}");
 }
