@@ -11,6 +11,92 @@ const HOP_STACK_BYTES: usize = 256 * 1024 * 1024;
 /// How many nesting levels share one stack.
 const STACK_HOP: usize = 48;
 
+/// State shared by one top-level execution and everything it calls (`template`, `include`,
+/// `tpl`): the call stack and the record of maps changed by mutating functions.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub stack: Vec<String>,
+    /// Go maps are references: `set $m "k" v` changes `$m` for everyone holding it. Values here
+    /// are immutable, so a mutation records "map at address A is now B" and every read resolves
+    /// through this table. The original is kept alive so its address cannot be reused.
+    overlay: std::collections::HashMap<usize, (Value, Value)>,
+}
+
+fn map_addr(v: &Value) -> Option<usize> {
+    match v {
+        Value::Map(m) => Some(Arc::as_ptr(m) as *const () as usize),
+        _ => None,
+    }
+}
+
+impl Shared {
+    /// The current version of `v` (itself unless a mutation replaced it).
+    fn resolve(&self, v: Value) -> Value {
+        if self.overlay.is_empty() {
+            return v;
+        }
+        let mut cur = v;
+        while let Some((_, next)) = map_addr(&cur).and_then(|a| self.overlay.get(&a)) {
+            cur = next.clone();
+        }
+        cur
+    }
+
+    /// `resolve` applied throughout a value, for handing data to functions and printing.
+    /// Containers with no changed descendant keep their identity.
+    fn resolve_deep(&self, v: Value) -> Value {
+        if self.overlay.is_empty() {
+            return v;
+        }
+        self.deep(&v).unwrap_or(v)
+    }
+
+    /// The resolved value if it differs from `v`, `None` if `v` is current throughout.
+    fn deep(&self, v: &Value) -> Option<Value> {
+        let top = self.resolve(v.clone());
+        let replaced = map_addr(&top) != map_addr(v);
+        let rebuilt = match &top {
+            Value::Map(m) => {
+                let changed: Vec<(&String, Value)> =
+                    m.iter().filter_map(|(k, x)| self.deep(x).map(|n| (k, n))).collect();
+                (!changed.is_empty()).then(|| {
+                    let mut copy = (**m).clone();
+                    for (k, n) in changed {
+                        copy.insert(k.clone(), n);
+                    }
+                    Value::map(copy)
+                })
+            }
+            Value::List(l) => {
+                let items: Vec<Option<Value>> = l.iter().map(|x| self.deep(x)).collect();
+                items.iter().any(Option::is_some).then(|| {
+                    Value::list(
+                        items
+                            .into_iter()
+                            .zip(l.iter())
+                            .map(|(n, o)| n.unwrap_or_else(|| o.clone()))
+                            .collect(),
+                    )
+                })
+            }
+            _ => None,
+        };
+        match rebuilt {
+            Some(r) => Some(r),
+            None if replaced => Some(top),
+            None => None,
+        }
+    }
+
+    fn record(&mut self, original: &Value, updated: Value) {
+        if let Some(a) = map_addr(original)
+            && map_addr(&updated) != Some(a)
+        {
+            self.overlay.insert(a, (original.clone(), updated));
+        }
+    }
+}
+
 /// Sprig functions that modify their first (map) argument in Go. Values here are immutable, so
 /// the updated map is written back to the variable path the argument came from
 /// (`$_ := set $ctx "k" v` then `$ctx.k`).
@@ -45,7 +131,7 @@ struct State<'a, 's> {
     out: &'s mut String,
     vars: Vec<(String, Value)>,
     depth: usize,
-    stack: &'s mut Vec<String>,
+    shared: &'s mut Shared,
 }
 
 /// Executes template `name` of `set` into `out`.
@@ -54,13 +140,13 @@ pub(crate) fn execute(
     name: &str,
     data: &Value,
     depth: usize,
-    stack: &mut Vec<String>,
+    shared: &mut Shared,
     out: &mut String,
 ) -> Result<(), Error> {
     let Some(tree) = set.trees.get(name) else {
         return Err(Error::NoTemplate { name: name.to_string(), set: set.name.clone() });
     };
-    run_tree(set, tree, data, depth, stack, out)
+    run_tree(set, tree, data, depth, shared, out)
 }
 
 fn run_tree(
@@ -68,20 +154,20 @@ fn run_tree(
     tree: &Arc<Tree>,
     data: &Value,
     depth: usize,
-    stack: &mut Vec<String>,
+    shared: &mut Shared,
     out: &mut String,
 ) -> Result<(), Error> {
     if depth > 0 && depth.is_multiple_of(STACK_HOP) {
         return std::thread::scope(|s| {
             std::thread::Builder::new()
                 .stack_size(HOP_STACK_BYTES)
-                .spawn_scoped(s, || run_tree_here(set, tree, data, depth, stack, out))
+                .spawn_scoped(s, || run_tree_here(set, tree, data, depth, shared, out))
                 .map_err(|e| Error::func(format!("cannot start template execution: {e}")))?
                 .join()
                 .unwrap_or_else(|_| Err(Error::func("template execution failed")))
         });
     }
-    run_tree_here(set, tree, data, depth, stack, out)
+    run_tree_here(set, tree, data, depth, shared, out)
 }
 
 fn run_tree_here(
@@ -89,13 +175,13 @@ fn run_tree_here(
     tree: &Arc<Tree>,
     data: &Value,
     depth: usize,
-    stack: &mut Vec<String>,
+    shared: &mut Shared,
     out: &mut String,
 ) -> Result<(), Error> {
-    stack.push(tree.name.clone());
-    let mut st = State { set, tree, out, vars: vec![("$".into(), data.clone())], depth, stack };
+    shared.stack.push(tree.name.clone());
+    let mut st = State { set, tree, out, vars: vec![("$".into(), data.clone())], depth, shared };
     let r = st.walk_list(data, &tree.root);
-    st.stack.pop();
+    st.shared.stack.pop();
     r.map(|_| ())
 }
 
@@ -106,7 +192,7 @@ impl Context<'_> {
             return Err(Error::func(format!("exceeded maximum template depth ({})", set.max_depth)));
         }
         let mut out = String::new();
-        execute(set, name, data, self.depth + 1, self.stack, &mut out)?;
+        execute(set, name, data, self.depth + 1, self.shared, &mut out)?;
         Ok(out)
     }
 }
@@ -180,7 +266,7 @@ impl State<'_, '_> {
                     ));
                 }
                 let tree = tree.clone();
-                run_tree(self.set, &tree, &data, self.depth + 1, self.stack, self.out)?;
+                run_tree(self.set, &tree, &data, self.depth + 1, self.shared, self.out)?;
             }
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
@@ -189,9 +275,7 @@ impl State<'_, '_> {
     }
 
     fn walk_range(&mut self, dot: &Value, b: &crate::parse::Branch) -> Result<(), Error> {
-        let mut plain = b.pipe.clone();
-        plain.decl.clear();
-        let val = self.eval_pipeline(dot, &plain)?.value();
+        let val = self.eval_cmds(dot, &b.pipe)?.value();
         let decls = &b.pipe.decl;
         let mark = self.vars.len();
         for d in decls {
@@ -254,7 +338,14 @@ impl State<'_, '_> {
     }
 
     /// Go's reflection error for an argument of the wrong type, at that argument.
-    fn arg_type_error(&self, cmd: &Command, argv: &[Value], index: usize, expected: &str) -> Error {
+    fn arg_type_error(
+        &self,
+        cmd: &Command,
+        argv: &[Value],
+        index: usize,
+        expected: &str,
+        missing: bool,
+    ) -> Error {
         let got = argv.get(index).cloned().unwrap_or_default();
         let node = cmd.args.get(index + 1);
         let kind = match expected {
@@ -268,25 +359,33 @@ impl State<'_, '_> {
                     ..
                 },
             ) => self.err_at(n.pos, n, format!("expected {kind}; found {n}")),
-            Some(n) if got.is_nil() => self.err_at(n.pos, n, format!("invalid value; expected {expected}")),
+            Some(n @ Arg { kind: ArgKind::Nil, .. }) => {
+                self.err_at(n.pos, n, format!("cannot assign nil to {expected}"))
+            }
+            Some(n) if missing => self.err_at(n.pos, n, format!("invalid value; expected {expected}")),
+            // a nil stored in (or zero-filled from) a map is a nil `interface {}` to Go
+            Some(n) if got.is_nil() => self.err_at(
+                n.pos,
+                n,
+                format!("wrong type for value; expected {expected}; got interface {{}}"),
+            ),
             Some(n) => self.err_at(
                 n.pos,
                 n,
                 format!("wrong type for value; expected {expected}; got {}", got.type_name()),
             ),
-            None if got.is_nil() => self.err_at(cmd.pos, cmd, format!("invalid value; expected {expected}")),
+            None if missing => self.err_at(cmd.pos, cmd, format!("invalid value; expected {expected}")),
+            None if got.is_nil() => self.err_at(
+                cmd.pos,
+                cmd,
+                format!("wrong type for value; expected {expected}; got interface {{}}"),
+            ),
             None => self.err_at(
                 cmd.pos,
                 cmd,
                 format!("wrong type for value; expected {expected}; got {}", got.type_name()),
             ),
         }
-    }
-
-    fn write_back(&mut self, target: &Arg, updated: Value) {
-        let ArgKind::Variable(ids) = &target.kind else { return };
-        let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| *n == ids[0]) else { return };
-        set_path(&mut slot.1, &ids[1..], updated);
     }
 
     fn set_var_decl(&mut self, name: &str, v: Value, assign: bool) {
@@ -301,16 +400,24 @@ impl State<'_, '_> {
             Ev::Missing | Ev::Val(Value::Nil) => self.out.push_str("<no value>"),
             Ev::Val(Value::String(s)) => self.out.push_str(s),
             Ev::Val(Value::Int(i)) => self.out.push_str(&i.to_string()),
-            Ev::Val(v) => self.out.push_str(&gofmt::display(v)),
+            Ev::Val(v) => {
+                let v = self.shared.resolve_deep(v.clone());
+                self.out.push_str(&gofmt::display(&v));
+            }
         }
     }
 
-    fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> Result<Ev, Error> {
+    /// Runs the pipeline's commands without binding its declared variables.
+    fn eval_cmds(&mut self, dot: &Value, pipe: &Pipe) -> Result<Ev, Error> {
         let mut value: Option<Ev> = None;
         for cmd in &pipe.cmds {
             value = Some(self.eval_command(dot, cmd, value)?);
         }
-        let v = value.unwrap_or(Ev::Missing);
+        Ok(value.unwrap_or(Ev::Missing))
+    }
+
+    fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> Result<Ev, Error> {
+        let v = self.eval_cmds(dot, pipe)?;
         for d in &pipe.decl {
             let val = v.clone().value();
             if pipe.is_assign {
@@ -336,9 +443,14 @@ impl State<'_, '_> {
     fn eval_command(&mut self, dot: &Value, cmd: &Command, final_: Option<Ev>) -> Result<Ev, Error> {
         let first = &cmd.args[0];
         match &first.kind {
-            ArgKind::Field(ids) => {
-                self.eval_field_chain(dot, first, Ev::Val(dot.clone()), ids, &cmd.args[1..], final_)
-            }
+            ArgKind::Field(ids) => self.eval_field_chain(
+                dot,
+                first,
+                Ev::Val(self.shared.resolve(dot.clone())),
+                ids,
+                &cmd.args[1..],
+                final_,
+            ),
             ArgKind::Chain(inner, ids) => {
                 let recv = self.eval_arg(dot, inner)?;
                 self.eval_field_chain(dot, first, recv, ids, &cmd.args[1..], final_)
@@ -369,19 +481,22 @@ impl State<'_, '_> {
             .iter()
             .rev()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| self.shared.resolve(v.clone()))
             .ok_or_else(|| self.err_at(at.pos, at, format!("undefined variable: {name}")))
     }
 
     fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> Result<Ev, Error> {
         Ok(match &arg.kind {
-            ArgKind::Dot => Ev::Val(dot.clone()),
+            ArgKind::Dot => Ev::Val(self.shared.resolve(dot.clone())),
             ArgKind::Nil => Ev::Val(Value::Nil),
             ArgKind::Bool(b) => Ev::Val(Value::Bool(*b)),
             ArgKind::Int(i, _) => Ev::Val(Value::Int(*i)),
             ArgKind::Float(f, _) => Ev::Val(Value::Float(*f)),
             ArgKind::String(s, _) => Ev::Val(Value::String(s.clone())),
-            ArgKind::Field(ids) => self.eval_field_chain(dot, arg, Ev::Val(dot.clone()), ids, &[], None)?,
+            ArgKind::Field(ids) => {
+                let recv = Ev::Val(self.shared.resolve(dot.clone()));
+                self.eval_field_chain(dot, arg, recv, ids, &[], None)?
+            }
             ArgKind::Variable(ids) => {
                 let v = self.lookup_var(arg, &ids[0])?;
                 if ids.len() == 1 {
@@ -456,7 +571,7 @@ impl State<'_, '_> {
                     ));
                 }
                 match m.get(name) {
-                    Some(v) => Ok(Ev::Val(v.clone())),
+                    Some(v) => Ok(Ev::Val(self.shared.resolve(v.clone()))),
                     None => match self.set.missing_key {
                         MissingKey::Default => Ok(Ev::Missing),
                         MissingKey::Zero => Ok(Ev::Val(Value::Nil)),
@@ -544,15 +659,26 @@ impl State<'_, '_> {
             return Ok(Ev::Val(last));
         }
         let mut argv = Vec::with_capacity(args.len() + 1);
-        for a in args {
-            argv.push(self.eval_arg(dot, a)?.value());
+        // which arguments were "no value" (missing keys), for Go's reflection error wording
+        let mut missing = Vec::with_capacity(args.len() + 1);
+        for a in args.iter().map(Some).chain(std::iter::once(None)) {
+            let ev = match a {
+                Some(a) => self.eval_arg(dot, a)?,
+                None => match final_.clone() {
+                    Some(f) => f,
+                    None => break,
+                },
+            };
+            missing.push(matches!(ev, Ev::Missing));
+            argv.push(ev.value());
         }
-        if let Some(f) = final_ {
-            argv.push(f.value());
+        let mutated = if MUTATORS.contains(&name) { argv.first().cloned() } else { None };
+        if !self.shared.overlay.is_empty() {
+            argv = argv.into_iter().map(|v| self.shared.resolve_deep(v)).collect();
         }
         let result = match &user {
             Some(f) => {
-                let mut ctx = Context { set: self.set, depth: self.depth, stack: self.stack };
+                let mut ctx = Context { set: self.set, depth: self.depth, shared: self.shared };
                 f(&mut ctx, &argv)
             }
             None => match builtins::call(name, &argv) {
@@ -562,30 +688,17 @@ impl State<'_, '_> {
                 }
             },
         };
-        if let (Ok(updated), Some(target)) = (&result, args.first())
-            && MUTATORS.contains(&name)
-        {
-            self.write_back(target, updated.clone());
+        if let (Ok(updated), Some(original)) = (&result, &mutated) {
+            self.shared.record(original, updated.clone());
         }
         match result {
             Ok(v) => Ok(Ev::Val(v)),
             Err(Error::Arg(m)) => Err(self.err_at(cmd.pos, cmd, m)),
-            Err(Error::ArgType { index, expected }) => Err(self.arg_type_error(cmd, &argv, index, &expected)),
-            Err(e) => Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {e}"))),
-        }
-    }
-}
-
-/// Replaces the value at `path` inside `root` (copy-on-write for shared maps).
-fn set_path(root: &mut Value, path: &[String], v: Value) {
-    match path.split_first() {
-        None => *root = v,
-        Some((k, rest)) => {
-            if let Value::Map(m) = root
-                && let Some(child) = Arc::make_mut(m).get_mut(k)
-            {
-                set_path(child, rest, v);
+            Err(Error::ArgType { index, expected }) => {
+                let was_missing = missing.get(index).copied().unwrap_or(false);
+                Err(self.arg_type_error(cmd, &argv, index, &expected, was_missing))
             }
+            Err(e) => Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {e}"))),
         }
     }
 }

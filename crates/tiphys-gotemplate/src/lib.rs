@@ -146,8 +146,8 @@ impl Template {
     /// Executes the template `name` with `data` (Go's `ExecuteTemplate`).
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
         let mut out = String::new();
-        let mut stack = Vec::new();
-        exec::execute(self, name, data, 0, &mut stack, &mut out)?;
+        let mut shared = exec::Shared::default();
+        exec::execute(self, name, data, 0, &mut shared, &mut out)?;
         Ok(out)
     }
 }
@@ -156,7 +156,7 @@ impl Template {
 pub struct Context<'a> {
     set: &'a Template,
     depth: usize,
-    stack: &'a mut Vec<String>,
+    shared: &'a mut exec::Shared,
 }
 
 impl<'a> Context<'a> {
@@ -169,7 +169,7 @@ impl<'a> Context<'a> {
     /// Names of the templates currently executing, outermost first (for recursion checks
     /// such as Helm's per-name `include` limit).
     pub fn stack(&self) -> &[String] {
-        self.stack
+        &self.shared.stack
     }
 
     /// How many template calls deep the current execution is (0 for the top-level template).

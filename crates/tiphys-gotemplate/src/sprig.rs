@@ -914,7 +914,7 @@ fn encoding(f: &mut FuncMap) {
     const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
     add(f, "b64enc", |a| {
         arity("b64enc", a, 1)?;
-        Ok(Value::string(B64.encode(strval(&a[0]))))
+        Ok(Value::string(B64.encode(s(a, 0)?)))
     });
     add(f, "b64dec", |a| {
         arity("b64dec", a, 1)?;
@@ -929,7 +929,7 @@ fn encoding(f: &mut FuncMap) {
     });
     add(f, "b32enc", |a| {
         arity("b32enc", a, 1)?;
-        Ok(Value::string(base32(strval(&a[0]).as_bytes())))
+        Ok(Value::string(base32(s(a, 0)?.as_bytes())))
     });
     add(f, "b32dec", |a| {
         arity("b32dec", a, 1)?;

@@ -189,3 +189,34 @@ fn sprig_covers_every_function_helm_ships() {
     assert!(missing.is_empty(), "missing Sprig functions: {missing:?}");
     assert!(!funcs.contains_key("env") && !funcs.contains_key("expandenv"), "Helm removes env/expandenv");
 }
+
+#[test]
+fn mutating_functions_change_the_map_for_every_holder_as_in_go() {
+    let mut funcs = tiphys_gotemplate::sprig::functions(&env());
+    funcs.extend(include_funcs());
+    let mut set = Template::with_funcs("s", funcs);
+    set.parse("_h", r#"{{define "mut"}}{{$_ := set .cfg "fromInclude" true}}{{end}}"#).unwrap();
+    set.parse(
+        "t",
+        concat!(
+            r#"{{$_ := set .Values "added" "yes"}}{{.Values.added}} "#,
+            r#"{{$alias := .Values.nested}}{{$_ := set $alias "k" 2}}{{.Values.nested.k}} "#,
+            r#"{{range $name, $svc := .Values.svcs}}{{$_ := set $svc "name" $name}}{{end}}"#,
+            r#"{{range .Values.svcs}}{{.name}},{{end}} "#,
+            r#"{{$_ := unset .Values "gone"}}{{hasKey .Values "gone"}} "#,
+            r#"{{$c := dict}}{{include "mut" (dict "cfg" $c)}}{{$c.fromInclude}} "#,
+            r#"{{$_ := merge .Values.nested (dict "m" 1 "k" 9)}}{{.Values.nested.m}}{{.Values.nested.k}} "#,
+            r#"{{toJson .Values}}"#,
+        ),
+    )
+    .unwrap();
+    let data = Value::from_json(&serde_json::json!({
+        "Values": {"nested": {"k": 1}, "gone": 1, "svcs": {"a": {}, "b": {}}}
+    }));
+    assert_eq!(
+        set.execute("t", &data).unwrap(),
+        r#"yes 2 a,b, false true 12 {"added":"yes","nested":{"k":2,"m":1},"svcs":{"a":{"name":"a"},"b":{"name":"b"}}}"#
+    );
+    // the caller's data is untouched
+    assert!(data.as_map().unwrap()["Values"].as_map().unwrap().contains_key("gone"));
+}
