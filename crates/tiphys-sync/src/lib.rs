@@ -10,10 +10,12 @@
 
 mod error;
 pub mod hooks;
+pub mod operation;
 pub mod options;
 pub mod plan;
 
 pub use error::SyncError;
+pub use operation::{Command, Observed, Operation, TaskState};
 pub use options::AppSyncOptions;
 pub use plan::{
     Action, ApplyStrategy, PlanInput, SelectedResource, Strategy, SyncOperation, SyncPhase, SyncPlan, Task,

@@ -1,0 +1,114 @@
+//! The operation state machine walked through the seed's hook lifecycle, the way the executor
+//! would drive it: apply what `step` asks for, report what it saw, repeat.
+
+use tiphys_sync::{Command, Observed, Operation, PlanInput, SyncPlan, plan};
+
+fn seed_plan(dry_run: bool) -> SyncPlan {
+    let desired = tiphys_resource::yaml::parse_stream(include_str!("fixtures/hook-lifecycle.yaml")).unwrap();
+    let mut input = PlanInput {
+        desired: &desired,
+        namespace: "shop".into(),
+        namespace_exists: true,
+        ..Default::default()
+    };
+    input.operation.dry_run = dry_run;
+    plan(&input).unwrap()
+}
+
+fn names(op: &Operation, cmds: &[Command]) -> Vec<String> {
+    cmds.iter()
+        .map(|c| match c {
+            Command::Apply(i) => format!("apply {}", op.plan().tasks[*i].key.name),
+            Command::DeleteHook(i) => format!("delete-hook {}", op.plan().tasks[*i].key.name),
+            Command::DeleteBeforeCreation(i) => format!("delete-first {}", op.plan().tasks[*i].key.name),
+            Command::Prune(i) => format!("prune {}", op.plan().tasks[*i].key.name),
+            Command::CreateNamespace(i) => format!("create-ns {}", op.plan().tasks[*i].key.name),
+            Command::DryRun(all) => format!("dry-run {}", all.len()),
+            Command::Wait => "wait".into(),
+            Command::Finish { succeeded, .. } => format!("finish {succeeded}"),
+        })
+        .collect()
+}
+
+fn applied(cmds: &[Command]) -> Vec<usize> {
+    cmds.iter().filter_map(|c| if let Command::Apply(i) = c { Some(*i) } else { None }).collect()
+}
+
+#[test]
+fn successful_sync_runs_each_step_in_order_then_deletes_succeeded_hooks() {
+    let mut op = Operation::new(seed_plan(false));
+    let c = op.step(&[]);
+    assert_eq!(names(&op, &c), vec!["dry-run 6"]);
+    let c = op.step(&[]);
+    assert_eq!(names(&op, &c), vec!["apply db-migrate"]);
+    let c = op.step(&[(0, Observed::Applied)]);
+    assert_eq!(names(&op, &c), vec!["wait"], "a running hook blocks the next wave");
+    let c = op.step(&[(0, Observed::Healthy)]);
+    assert_eq!(names(&op, &c), vec!["apply seed-data"]);
+    let c = op.step(&[(1, Observed::Healthy)]);
+    assert_eq!(names(&op, &c), vec!["apply app-config", "apply my-app", "apply my-app"]);
+    let sync_tasks = applied(&c);
+    let c = op.step(&sync_tasks.iter().map(|i| (*i, Observed::Applied)).collect::<Vec<_>>());
+    assert_eq!(names(&op, &c), vec!["wait"], "multi-step: resources must be healthy first");
+    let mut seen: Vec<(usize, Observed)> = sync_tasks.iter().map(|i| (*i, Observed::Healthy)).collect();
+    seen[0].1 = Observed::Progressing;
+    assert_eq!(names(&op, &op.clone().step(&seen)), vec!["wait"]);
+    let c = op.step(&sync_tasks.iter().map(|i| (*i, Observed::Healthy)).collect::<Vec<_>>());
+    assert_eq!(names(&op, &c), vec!["apply smoke-test"]);
+    let c = op.step(&[(5, Observed::Healthy)]);
+    assert_eq!(names(&op, &c), vec!["delete-hook smoke-test", "finish true"]);
+    assert!(op.step(&[]).is_empty());
+}
+
+#[test]
+fn failed_post_sync_hook_runs_sync_fail_then_fails() {
+    let mut op = Operation::new(seed_plan(false));
+    op.step(&[]);
+    op.step(&[]);
+    op.step(&[(0, Observed::Healthy)]);
+    let c = op.step(&[(1, Observed::Healthy)]);
+    let c = op.step(&applied(&c).iter().map(|i| (*i, Observed::Healthy)).collect::<Vec<_>>());
+    assert_eq!(names(&op, &c), vec!["apply smoke-test"]);
+    let c = op.step(&[(5, Observed::Degraded("Job has reached the specified backoff limit".into()))]);
+    assert_eq!(names(&op, &c), vec!["apply notify-sync-failure"]);
+    let c = op.step(&[(6, Observed::Applied)]);
+    assert_eq!(names(&op, &c), vec!["wait"]);
+    let c = op.step(&[(6, Observed::Healthy)]);
+    // Upstream deletes hooks by the *operation's* outcome: HookSucceeded hooks stay after a failed sync.
+    assert_eq!(names(&op, &c), vec!["finish false"]);
+    match c.last() {
+        Some(Command::Finish { message, .. }) => {
+            assert!(message.contains("smoke-test") && message.contains("backoff limit"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn failed_pre_sync_hook_stops_before_the_sync_phase() {
+    let mut op = Operation::new(seed_plan(false));
+    op.step(&[]);
+    op.step(&[]);
+    let c = op.step(&[(0, Observed::ApplyFailed("forbidden".into()))]);
+    assert_eq!(names(&op, &c), vec!["apply notify-sync-failure"]);
+    let c = op.step(&[(6, Observed::Degraded("curl failed".into()))]);
+    let finish = c.last().cloned();
+    assert!(
+        matches!(finish, Some(Command::Finish { succeeded: false, ref message }) if message.contains("SyncFail hooks failed")),
+        "{c:?}"
+    );
+    assert!(op.states()[2..5].iter().all(|s| *s == tiphys_sync::TaskState::Pending), "Sync phase never ran");
+}
+
+#[test]
+fn dry_run_plan_only_validates() {
+    let mut op = Operation::new(seed_plan(true));
+    assert_eq!(names(&op, &op.clone().step(&[])), vec!["dry-run 6"]);
+    op.step(&[]);
+    let c = op.step(&[(0, Observed::Applied)]);
+    assert_eq!(names(&op, &c), vec!["finish true"]);
+    let mut op = Operation::new(seed_plan(false));
+    op.step(&[]);
+    let c = op.step(&[(3, Observed::ApplyFailed("unknown field".into()))]);
+    assert!(matches!(c.last(), Some(Command::Finish { succeeded: false, .. })));
+}
