@@ -399,7 +399,10 @@ impl State<'_, '_> {
         match v {
             Ev::Missing | Ev::Val(Value::Nil) => self.out.push_str("<no value>"),
             Ev::Val(Value::String(s)) => self.out.push_str(s),
-            Ev::Val(Value::Int(i)) => self.out.push_str(&i.to_string()),
+            Ev::Val(Value::Int(i)) => {
+                use std::fmt::Write as _;
+                let _ = write!(self.out, "{i}");
+            }
             Ev::Val(v) => {
                 let v = self.shared.resolve_deep(v.clone());
                 self.out.push_str(&gofmt::display(&v));

@@ -177,6 +177,14 @@ fn pad(s: String, spec: &Spec, zero_ok: bool) -> String {
 }
 
 fn format_verb(v: &Value, verb: char, spec: &Spec) -> String {
+    // `%+v` asks for field names (none in decoded data), not a sign
+    let plain_v;
+    let spec = if verb == 'v' && spec.plus {
+        plain_v = Spec { plus: false, ..*spec };
+        &plain_v
+    } else {
+        spec
+    };
     if verb == 'T' {
         return pad(v.type_name(), spec, false);
     }

@@ -145,7 +145,7 @@ impl Template {
 
     /// Executes the template `name` with `data` (Go's `ExecuteTemplate`).
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.trees.get(name).map_or(0, |t| t.source.len() * 2));
         let mut shared = exec::Shared::default();
         exec::execute(self, name, data, 0, &mut shared, &mut out)?;
         Ok(out)

@@ -51,6 +51,10 @@ fn normalize(v: &Value) -> Value {
     }
 }
 
+fn push_spaces(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
 /// go-yaml v2's map key order: digit runs compare numerically, non-letters before letters.
 fn key_less(a: &str, b: &str) -> Ordering {
     let ar: Vec<char> = a.chars().collect();
@@ -111,7 +115,7 @@ fn sorted_keys(m: &crate::Map) -> Vec<&String> {
 fn emit_map(out: &mut String, m: &crate::Map, indent: usize) {
     for k in sorted_keys(m) {
         let v = &m[k];
-        out.push_str(&" ".repeat(indent));
+        push_spaces(out, indent);
         let key = scalar(&Value::string(k.as_str()), indent, true);
         out.push_str(&key);
         out.push(':');
@@ -138,7 +142,7 @@ fn emit_map(out: &mut String, m: &crate::Map, indent: usize) {
 
 fn emit_list(out: &mut String, l: &[Value], indent: usize) {
     for v in l {
-        out.push_str(&" ".repeat(indent));
+        push_spaces(out, indent);
         out.push_str("- ");
         match v {
             Value::Map(inner) if !inner.is_empty() => {
@@ -216,8 +220,15 @@ fn resolves_non_string(s: &str) -> bool {
     if go_parse_int(&plain) {
         return true;
     }
+    // cheap shape checks first: most digit-leading strings ("500m", "1.25") are decided here
     let (float_re, base60, ts) = regexes();
-    float_re.is_match(&plain) || base60.is_match(s) || ts.is_match(s)
+    let float_like = plain.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '+' | '-' | 'e' | 'E'));
+    let base60_like =
+        s.contains(':') && s.chars().all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | '_' | '+' | '-'));
+    let ts_like = s.len() >= 8 && s.as_bytes().get(4) == Some(&b'-');
+    (float_like && float_re.is_match(&plain))
+        || (base60_like && base60.is_match(s))
+        || (ts_like && ts.is_match(s))
 }
 
 /// `strconv.ParseInt(s, 0, 64)` / `ParseUint` acceptance.

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tiphys_gotemplate::{MissingKey, Template, Value, sprig};
+use tiphys_gotemplate::{Context, MissingKey, Template, Value, func, sprig};
 
 fn helm_binary() -> PathBuf {
     if let Ok(p) = std::env::var("TIPHYS_HELM_ORACLE") {
@@ -81,18 +81,33 @@ fn helm_renders_the_same_as_we_do() {
     let parsed: serde_json::Value = serde_saphyr::from_str(doc).expect("helm output is YAML");
     let data = &parsed["data"];
 
+    // Render the very same chart files the way Helm does: one set, cm.yaml executed once with
+    // `.Values`, `include` re-entering the engine, `<no value>` stripped from the output. Map
+    // mutations made by one case are visible to later ones, exactly as in helm.
     let env = sprig::SprigEnv { now: jiff::Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC), seed: 3 };
+    let mut funcs = sprig::functions(&env);
+    funcs.insert(
+        "include".into(),
+        func(|ctx: &mut Context<'_>, a: &[Value]| {
+            let name = a.first().and_then(Value::as_str).unwrap_or_default().to_string();
+            let set = ctx.set();
+            ctx.execute(set, &name, &a.get(1).cloned().unwrap_or_default()).map(Value::from)
+        }),
+    );
+    let mut set = Template::with_funcs("chart", funcs);
+    set.set_missing_key(MissingKey::Zero);
+    set.parse("c/templates/_defs.tpl", &defs).expect("defs parse");
+    set.parse("c/templates/cm.yaml", &cm).expect("cm parses");
     let values = Value::from_json_floats(&serde_json::from_str(&data_text).expect("json"));
+    let mut root = tiphys_gotemplate::Map::new();
+    root.insert("Values".into(), values);
+    let ours =
+        set.execute("c/templates/cm.yaml", &Value::map(root)).expect("renders").replace("<no value>", "");
+    let ours: serde_json::Value = serde_saphyr::from_str(&ours).expect("our output is YAML");
     let mut mismatches = Vec::new();
     for (i, t) in cases.iter().enumerate() {
-        let want = data[format!("c{i}")].as_str().unwrap_or("").to_string();
-        let mut set = Template::with_funcs("t", sprig::functions(&env));
-        set.set_missing_key(MissingKey::Zero);
-        let got = set
-            .parse("t", t)
-            .and_then(|_| set.execute("t", &values))
-            .map(|s| s.replace("<no value>", ""))
-            .unwrap_or_else(|e| format!("ERROR {e}"));
+        let key = format!("c{i}");
+        let (want, got) = (data[&key].as_str().unwrap_or(""), ours["data"][&key].as_str().unwrap_or(""));
         if got != want {
             mismatches.push(format!("{t:?}\n    helm {want:?}\n    ours {got:?}"));
         }
