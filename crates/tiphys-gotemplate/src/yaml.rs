@@ -51,34 +51,57 @@ fn normalize(v: &Value) -> Value {
     }
 }
 
+/// Appends a rendered scalar, indenting its continuation lines (marked `\n\0`).
+fn push_scalar(out: &mut String, text: &str, indent: usize) {
+    if !text.contains('\0') {
+        out.push_str(text);
+        return;
+    }
+    for (i, part) in text.split("\n\u{0}").enumerate() {
+        if i > 0 {
+            out.push('\n');
+            push_spaces(out, indent);
+        }
+        out.push_str(part);
+    }
+}
+
 fn push_spaces(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
 /// go-yaml v2's map key order: digit runs compare numerically, non-letters before letters.
 fn key_less(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return key_order(a.as_bytes(), b.as_bytes(), |c: &u8| char::from(*c));
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    key_order(&ar, &br, |c: &char| *c)
+}
+
+/// [`key_less`] over any character slice (bytes for ASCII keys avoid allocating).
+fn key_order<T: Copy + PartialEq>(ar: &[T], br: &[T], ch: impl Fn(&T) -> char) -> Ordering {
     let mut i = 0;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = ch(&ar[i]).is_alphabetic();
+        let bl = ch(&br[i]).is_alphabetic();
         if al && bl {
-            return ar[i].cmp(&br[i]);
+            return ch(&ar[i]).cmp(&ch(&br[i]));
         }
         if al || bl {
             return if bl { Ordering::Less } else { Ordering::Greater };
         }
         let (mut an, mut bn) = (0i64, 0i64);
-        if ar[i] == '0' || br[i] == '0' {
+        if ch(&ar[i]) == '0' || ch(&br[i]) == '0' {
             let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
+            while j > 0 && ch(&ar[j - 1]).is_ascii_digit() {
                 j -= 1;
-                if ar[j] != '0' {
+                if ch(&ar[j]) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -86,13 +109,13 @@ fn key_less(a: &str, b: &str) -> Ordering {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.saturating_mul(10).saturating_add(i64::from(ar[ai] as u8 - b'0'));
+        while ai < ar.len() && ch(&ar[ai]).is_ascii_digit() {
+            an = an.saturating_mul(10).saturating_add(i64::from(ch(&ar[ai]) as u8 - b'0'));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.saturating_mul(10).saturating_add(i64::from(br[bi] as u8 - b'0'));
+        while bi < br.len() && ch(&br[bi]).is_ascii_digit() {
+            bn = bn.saturating_mul(10).saturating_add(i64::from(ch(&br[bi]) as u8 - b'0'));
             bi += 1;
         }
         if an != bn {
@@ -101,7 +124,7 @@ fn key_less(a: &str, b: &str) -> Ordering {
         if ai != bi {
             return ai.cmp(&bi);
         }
-        return ar[i].cmp(&br[i]);
+        return ch(&ar[i]).cmp(&ch(&br[i]));
     }
     ar.len().cmp(&br.len())
 }
@@ -116,7 +139,7 @@ fn emit_map(out: &mut String, m: &crate::Map, indent: usize) {
     for k in sorted_keys(m) {
         let v = &m[k];
         push_spaces(out, indent);
-        let key = scalar(&Value::string(k.as_str()), indent, true);
+        let key = string_scalar(k, indent, true);
         out.push_str(&key);
         out.push(':');
         match v {
@@ -131,9 +154,7 @@ fn emit_map(out: &mut String, m: &crate::Map, indent: usize) {
             other => {
                 out.push(' ');
                 let col = indent + key.chars().count() + 2;
-                out.push_str(
-                    &scalar(other, col, false).replace("\n\u{0}", &format!("\n{}", " ".repeat(indent + 2))),
-                );
+                push_scalar(out, &scalar(other, col, false), indent + 2);
                 out.push('\n');
             }
         }
@@ -157,10 +178,7 @@ fn emit_list(out: &mut String, l: &[Value], indent: usize) {
                 out.push_str(&sub[indent + 2..]);
             }
             other => {
-                out.push_str(
-                    &scalar(other, indent + 2, false)
-                        .replace("\n\u{0}", &format!("\n{}", " ".repeat(indent + 2))),
-                );
+                push_scalar(out, &scalar(other, indent + 2, false), indent + 2);
                 out.push('\n');
             }
         }
@@ -204,12 +222,47 @@ fn regexes() -> &'static (Regex, Regex, Regex) {
 
 /// Whether go-yaml v2 would resolve this plain text to something other than a string.
 fn resolves_non_string(s: &str) -> bool {
-    const SPECIAL: &[&str] = &[
-        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no",
-        "No", "NO", "off", "Off", "OFF", "true", "True", "TRUE", "false", "False", "FALSE", ".inf", ".Inf",
-        ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
-    ];
-    if SPECIAL.contains(&s) {
+    if matches!(
+        s,
+        "" | "~"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "y"
+            | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | ".inf"
+            | ".Inf"
+            | ".INF"
+            | "+.inf"
+            | "+.Inf"
+            | "+.INF"
+            | "-.inf"
+            | "-.Inf"
+            | "-.INF"
+            | ".nan"
+            | ".NaN"
+            | ".NAN"
+    ) {
         return true;
     }
     let first = s.chars().next().unwrap_or(' ');
@@ -266,7 +319,17 @@ struct Analysis {
 
 /// libyaml's `yaml_emitter_analyze_scalar`, block context.
 fn analyze(s: &str) -> Analysis {
-    let chars: Vec<char> = s.chars().collect();
+    let mut buf = [' '; 64];
+    let heap: Vec<char>;
+    let chars: &[char] = if s.len() <= buf.len() && s.is_ascii() {
+        for (slot, b) in buf.iter_mut().zip(s.bytes()) {
+            *slot = char::from(b);
+        }
+        &buf[..s.len()]
+    } else {
+        heap = s.chars().collect();
+        &heap
+    };
     let mut a = Analysis { plain: true, single: true, block: true };
     if chars.is_empty() {
         a.plain = false;
