@@ -392,19 +392,7 @@ impl<'a> Lexer<'a> {
                     self.emit(Tok::Comma, start, line);
                 }
                 '"' => {
-                    self.bump();
-                    loop {
-                        match self.bump() {
-                            Some('\\') if self.bump().is_none_or(|c| c == '\n') => {
-                                return Err((self.line, "unterminated quoted string".into()));
-                            }
-                            Some('"') => break,
-                            None | Some('\n') => {
-                                return Err((self.line, "unterminated quoted string".into()));
-                            }
-                            _ => {}
-                        }
-                    }
+                    self.scan_quoted('"', "unterminated quoted string")?;
                     let raw = &self.src[start..self.pos];
                     let val = unquote(raw).ok_or((line, format!("bad string syntax: {raw}")))?;
                     self.emit(Tok::Str(val, raw.to_string()), start, line);
@@ -422,19 +410,7 @@ impl<'a> Lexer<'a> {
                     self.emit(Tok::RawStr(raw[1..raw.len() - 1].to_string(), raw.to_string()), start, line);
                 }
                 '\'' => {
-                    self.bump();
-                    loop {
-                        match self.bump() {
-                            Some('\\') if self.bump().is_none_or(|c| c == '\n') => {
-                                return Err((self.line, "unterminated character constant".into()));
-                            }
-                            Some('\'') => break,
-                            None | Some('\n') => {
-                                return Err((self.line, "unterminated character constant".into()));
-                            }
-                            _ => {}
-                        }
-                    }
+                    self.scan_quoted('\'', "unterminated character constant")?;
                     let raw = &self.src[start..self.pos];
                     let inner = unquote(&format!("\"{}\"", &raw[1..raw.len() - 1]))
                         .filter(|s| s.chars().count() == 1)
@@ -508,6 +484,21 @@ impl<'a> Lexer<'a> {
                         format!("unrecognized character in action: {}", go_quote_rune(c)),
                     ));
                 }
+            }
+        }
+    }
+
+    /// Skips a `"`- or `'`-quoted literal with backslash escapes, which must end on its line.
+    fn scan_quoted(&mut self, quote: char, unterminated: &str) -> LexResult {
+        self.bump();
+        loop {
+            match self.bump() {
+                Some('\\') if self.bump().is_none_or(|c| c == '\n') => {
+                    return Err((self.line, unterminated.into()));
+                }
+                Some(c) if c == quote => return Ok(()),
+                None | Some('\n') => return Err((self.line, unterminated.into())),
+                _ => {}
             }
         }
     }
@@ -966,6 +957,9 @@ impl Parser<'_> {
                         return Err(self.err(t2.line, "range can only initialize variables".to_string()));
                     };
                     let op = self.next_non_space();
+                    if op.tok == Tok::Comma {
+                        return Err(self.err(op.line, format!("too many declarations in {context}")));
+                    }
                     if !matches!(op.tok, Tok::Declare | Tok::Assign) {
                         return Err(self.err(op.line, format!("expected := or = in {context}")));
                     }

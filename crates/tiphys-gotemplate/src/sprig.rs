@@ -962,30 +962,19 @@ fn encoding(f: &mut FuncMap) {
         }
         Ok(Value::string(((y << 16) | x).to_string()))
     });
-    add(f, "toJson", |a| {
-        arity("toJson", a, 1)?;
-        Ok(Value::string(crate::json::encode(&a[0], false, true)))
-    });
-    add(f, "mustToJson", |a| {
-        arity("mustToJson", a, 1)?;
-        Ok(Value::string(crate::json::encode(&a[0], false, true)))
-    });
-    add(f, "toRawJson", |a| {
-        arity("toRawJson", a, 1)?;
-        Ok(Value::string(crate::json::encode(&a[0], false, false)))
-    });
-    add(f, "mustToRawJson", |a| {
-        arity("mustToRawJson", a, 1)?;
-        Ok(Value::string(crate::json::encode(&a[0], false, false)))
-    });
-    add(f, "toPrettyJson", |a| {
-        arity("toPrettyJson", a, 1)?;
-        Ok(Value::string(crate::json::encode(&a[0], true, true)))
-    });
-    add(f, "mustToPrettyJson", |a| {
-        arity("mustToPrettyJson", a, 1)?;
-        Ok(Value::string(crate::json::encode(&a[0], true, true)))
-    });
+    for (name, pretty, escape_html) in [
+        ("toJson", false, true),
+        ("mustToJson", false, true),
+        ("toRawJson", false, false),
+        ("mustToRawJson", false, false),
+        ("toPrettyJson", true, true),
+        ("mustToPrettyJson", true, true),
+    ] {
+        add(f, name, move |a| {
+            arity(name, a, 1)?;
+            Ok(Value::string(crate::json::encode(&a[0], pretty, escape_html)))
+        });
+    }
     add(f, "fromJson", |a| {
         arity("fromJson", a, 1)?;
         Ok(serde_json::from_str::<serde_json::Value>(s(a, 0)?)
