@@ -224,12 +224,20 @@ impl SandboxHandle {
         )
     }
 
-    /// Writes [`SandboxHandle::kubeconfig`] to `path` (mode 0600 semantics are left to the caller's umask).
+    /// Writes [`SandboxHandle::kubeconfig`] to `path`, readable by the owner only (it
+    /// holds the token).
     pub fn write_kubeconfig(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.kubeconfig()).map_err(|e| Error::Data {
+        use std::io::Write;
+        let err = |e: std::io::Error| Error::Data {
             path: path.display().to_string(),
-            message: format!("cannot write kubeconfig: {e}"),
-        })
+            message: format!("cannot write the kubeconfig: {e}; pick a writable path"),
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(err)?;
+        file.write_all(self.kubeconfig().as_bytes()).map_err(err)
     }
 
     /// Changes how many events watches can resume from (tests force `410 Gone` with this).
