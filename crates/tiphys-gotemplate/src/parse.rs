@@ -425,6 +425,7 @@ impl<'a> Lexer<'a> {
                     }
                     self.emit(Tok::Variable(self.src[start..self.pos].to_string()), start, line);
                     self.lex_field_chain()?;
+                    self.check_terminator()?;
                 }
                 '.' => {
                     self.bump();
@@ -439,6 +440,7 @@ impl<'a> Lexer<'a> {
                         }
                         self.emit(Tok::Field(self.src[start + 1..self.pos].to_string()), start, line);
                         self.lex_field_chain()?;
+                        self.check_terminator()?;
                     } else {
                         self.emit(Tok::Dot, start, line);
                     }
@@ -476,6 +478,7 @@ impl<'a> Lexer<'a> {
                     if matches!(self.peek(), Some('.')) {
                         self.lex_field_chain()?;
                     }
+                    self.check_terminator()?;
                 }
                 c => {
                     let _ = delim_pos;
@@ -503,6 +506,16 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Go's `atTerminator` check after a field, variable or identifier.
+    fn check_terminator(&self) -> LexResult {
+        match self.peek() {
+            None => Ok(()),
+            Some(c) if is_space(c) || matches!(c, '.' | ',' | '|' | ':' | ')' | '(') => Ok(()),
+            Some(_) if self.at_right_delim().is_some() => Ok(()),
+            Some(c) => Err((self.line, format!("bad character {}", go_quote_rune(c)))),
+        }
+    }
+
     /// After a variable, field or closing paren: `.Field` continuations are field tokens.
     fn lex_field_chain(&mut self) -> LexResult {
         while self.peek() == Some('.') {
@@ -521,33 +534,47 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    /// Go's `scanNumber`: sign, base prefix, digits, fraction, exponent; the next character
+    /// must not be alphanumeric.
     fn lex_number(&mut self, start: usize, line: usize) -> LexResult {
-        if matches!(self.peek(), Some('+' | '-')) {
-            self.bump();
-        }
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '+' || c == '-')
-        {
-            let c = self.peek().unwrap_or(' ');
-            if (c == '+' || c == '-')
-                && !matches!(self.src[..self.pos].chars().last(), Some('e' | 'E' | 'p' | 'P'))
-            {
-                break;
-            }
-            if (c == '+' || c == '-') && self.src[start..self.pos].to_ascii_lowercase().starts_with("0x") {
-                let prev = self.src[..self.pos].chars().last();
-                if !matches!(prev, Some('p' | 'P')) {
-                    break;
+        let accept = |lx: &mut Self, set: &str| -> bool {
+            match lx.peek() {
+                Some(c) if set.contains(c) => {
+                    lx.bump();
+                    true
                 }
+                _ => false,
             }
+        };
+        let accept_run = |lx: &mut Self, set: &str| while accept(lx, set) {};
+        accept(self, "+-");
+        let mut digits = "0123456789_";
+        if accept(self, "0") {
+            if accept(self, "xX") {
+                digits = "0123456789abcdefABCDEF_";
+            } else if accept(self, "oO") {
+                digits = "01234567_";
+            } else if accept(self, "bB") {
+                digits = "01_";
+            }
+        }
+        accept_run(self, digits);
+        if accept(self, ".") {
+            accept_run(self, digits);
+        }
+        if digits.len() == 11 && accept(self, "eE") {
+            accept(self, "+-");
+            accept_run(self, "0123456789_");
+        }
+        if digits.len() == 23 && accept(self, "pP") {
+            accept(self, "+-");
+            accept_run(self, "0123456789_");
+        }
+        if self.peek().is_some_and(is_alnum) {
             self.bump();
+            return Err((line, format!("bad number syntax: {:?}", &self.src[start..self.pos])));
         }
-        let text = &self.src[start..self.pos];
-        if self.peek().is_some_and(is_alnum) || text == "+" || text == "-" {
-            return Err((line, format!("bad number syntax: \"{text}\"")));
-        }
-        self.emit(Tok::Number(text.to_string()), start, line);
+        self.emit(Tok::Number(self.src[start..self.pos].to_string()), start, line);
         Ok(())
     }
 }
@@ -1113,9 +1140,12 @@ impl Parser<'_> {
             Tok::Field(f) => ArgKind::Field(vec![f]),
             Tok::Bool(b) => ArgKind::Bool(b),
             Tok::Char(c, raw) => ArgKind::Int(c, Arc::from(raw)),
-            Tok::Number(n) => {
-                parse_number(&n).ok_or_else(|| self.err(t.line, format!("bad number syntax: \"{n}\"")))?
-            }
+            Tok::Number(n) => parse_number(&n).ok_or_else(|| {
+                let overflow = !n.contains(['.', 'e', 'E', 'p', 'P', 'x', 'X'])
+                    && n.trim_start_matches(['+', '-']).len() > 1;
+                let what = if overflow { "integer overflow" } else { "illegal number syntax" };
+                self.err(t.line, format!("{what}: {n:?}"))
+            })?,
             Tok::LeftParen => {
                 let p = self.parse_pipeline("parenthesized pipeline", false)?;
                 ArgKind::Pipe(Box::new(p))
@@ -1167,30 +1197,33 @@ fn parse_number(text: &str) -> Option<ArgKind> {
     Some(ArgKind::Float(if neg { -f } else { f }, raw))
 }
 
+/// Go's `item.String()`: keywords as `<kw>`, everything else quoted (long values cut).
 fn describe(t: &Tok) -> String {
-    match t {
-        Tok::Text(s) => format!("{s:?}"),
-        Tok::LeftDelim => "\"{{\"".into(),
-        Tok::RightDelim => "\"}}\"".into(),
-        Tok::Field(f) => format!("<.{f}>"),
-        Tok::Variable(v) => format!("<{v}>"),
-        Tok::Ident(i) => format!("<{i}>"),
-        Tok::Dot => "<.>".into(),
-        Tok::Str(_, r) | Tok::RawStr(_, r) => format!("{r:?}"),
-        Tok::Char(_, r) => format!("<{r}>"),
-        Tok::Number(n) => format!("<{n}>"),
-        Tok::Bool(b) => format!("<{b}>"),
-        Tok::Nil => "<nil>".into(),
-        Tok::Pipe => "\"|\"".into(),
-        Tok::LeftParen => "\"(\"".into(),
-        Tok::RightParen => "\")\"".into(),
-        Tok::Declare => "\":=\"".into(),
-        Tok::Assign => "\"=\"".into(),
-        Tok::Comma => "\",\"".into(),
-        Tok::Space => "space".into(),
-        Tok::Keyword(k) => format!("<{k}>"),
-        Tok::Eof => "EOF".into(),
+    let text = match t {
+        Tok::Eof => return "EOF".into(),
+        Tok::Keyword(k) => return format!("<{k}>"),
+        Tok::Dot => return "<.>".into(),
+        Tok::Nil => return "<nil>".into(),
+        Tok::Text(s) => s.clone(),
+        Tok::LeftDelim => "{{".into(),
+        Tok::RightDelim => "}}".into(),
+        Tok::Field(f) => format!(".{f}"),
+        Tok::Variable(v) | Tok::Ident(v) | Tok::Number(v) => v.clone(),
+        Tok::Str(_, r) | Tok::RawStr(_, r) | Tok::Char(_, r) => r.clone(),
+        Tok::Bool(b) => b.to_string(),
+        Tok::Pipe => "|".into(),
+        Tok::LeftParen => "(".into(),
+        Tok::RightParen => ")".into(),
+        Tok::Declare => ":=".into(),
+        Tok::Assign => "=".into(),
+        Tok::Comma => ",".into(),
+        Tok::Space => " ".into(),
+    };
+    if text.chars().count() > 10 {
+        let cut: String = text.chars().take(10).collect();
+        return format!("{}...", crate::gofmt::quote(&cut, false));
     }
+    crate::gofmt::quote(&text, false)
 }
 
 /// Registers parsed trees into a name → tree map with Go's replacement rules.
