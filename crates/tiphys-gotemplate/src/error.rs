@@ -34,14 +34,6 @@ pub enum Error {
         /// The name of the set (the first template parsed into it).
         set: String,
     },
-    /// A template that is defined but empty or never parsed (`incomplete or empty template`).
-    #[error("template: {name}: {message}")]
-    Incomplete {
-        /// The template name.
-        name: String,
-        /// Go's message text.
-        message: String,
-    },
     /// A function's own failure; the engine wraps it into [`Error::Exec`] with
     /// `error calling NAME: ...`. Functions return this for bad arguments.
     #[error("{0}")]

@@ -830,9 +830,14 @@ impl Parser<'_> {
     }
 
     fn parse_node(&mut self) -> PResult<Item> {
+        // text is never re-read, so it is taken rather than cloned
+        if let Some(Token { tok: Tok::Text(s), .. }) = self.toks.get_mut(self.i) {
+            let text: Arc<str> = Arc::from(std::mem::take(s));
+            self.i += 1;
+            return Ok(Item::Node(Node::Text(text)));
+        }
         let t = self.next();
         match t.tok {
-            Tok::Text(s) => Ok(Item::Node(Node::Text(Arc::from(s)))),
             Tok::LeftDelim => self.parse_action(),
             other => Err(self.err(t.line, format!("unexpected {}", describe(&other)))),
         }
