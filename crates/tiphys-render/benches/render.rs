@@ -5,8 +5,8 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tiphys_render::{
-    AppContext, ApplicationSource, ApplicationSourceDirectory, Limits, RenderCache, RenderInput, RenderKey,
-    RepoRoot, ToolCommand, ToolFailure, ToolRunner, render,
+    AppContext, ApplicationSource, Limits, RenderCache, RenderInput, RenderKey, RepoRoot, ToolCommand,
+    ToolFailure, ToolRunner, render,
 };
 
 /// Directory sources start no tools.
@@ -45,15 +45,13 @@ fn bench(c: &mut Criterion) {
         revision: "a".repeat(40),
         ..AppContext::default()
     };
-    let source = ApplicationSource {
-        repo_url: "https://git.example.com/org/repo.git".into(),
-        path: Some("app".into()),
-        directory: Some(ApplicationSourceDirectory {
-            recurse: true,
-            ..ApplicationSourceDirectory::default()
-        }),
-        ..ApplicationSource::default()
-    };
+    let source: ApplicationSource = serde_json::from_value(serde_json::json!({
+        "repoURL": "https://git.example.com/org/repo.git",
+        "path": "app",
+        "directory": {"recurse": true},
+    }))
+    .expect("source");
+    let repo = source.repo_url.clone().unwrap_or_default();
     let input = RenderInput {
         root: &root,
         source: &source,
@@ -71,11 +69,11 @@ fn bench(c: &mut Criterion) {
     c.bench_function("directory_500_files_render", |b| b.iter(|| render(&input, &NoTools).expect("render")));
 
     let cache = RenderCache::new(1024);
-    let key = RenderKey::new(&source.repo_url, &app.revision, &source, &app, b"");
+    let key = RenderKey::new(&repo, &app.revision, &source, &app, b"");
     cache.get_or_render(&key, || render(&input, &NoTools)).expect("fill");
     c.bench_function("cached_rerender_500_manifests", |b| {
         b.iter(|| {
-            let key = RenderKey::new(&source.repo_url, &app.revision, &source, &app, b"");
+            let key = RenderKey::new(&repo, &app.revision, &source, &app, b"");
             cache.get_or_render(&key, || render(&input, &NoTools)).expect("hit")
         })
     });

@@ -1,6 +1,7 @@
 //! Directory sources: YAML/JSON manifests and Jsonnet files under the source path.
 //!
-//! Follows upstream's rules: only `*.yaml`, `*.yml`, `*.json` and `*.jsonnet` are read;
+//! Follows upstream's rules: only `*.yaml`, `*.yml`, `*.json` and `*.jsonnet` are read
+//! (every file, as YAML, with `disableExtensionFilter`);
 //! sub-directories only with `recurse`; `exclude` wins over `include`, both globs over the path
 //! relative to the source directory where `*` also crosses `/` and `{a,b}` lists
 //! alternatives; a YAML file that does not parse into objects and does not look like a manifest
@@ -13,7 +14,7 @@ use serde_json::Value;
 
 use crate::buildenv::AppContext;
 use crate::confine::RepoRoot;
-use crate::spec::ApplicationSourceDirectory;
+use crate::spec::{ApplicationSourceDirectory, ApplicationSourceJsonnet};
 use crate::{Limits, RenderError, jsonnet};
 
 fn compile(field: &str, pattern: &str) -> Result<Option<GlobMatcher>, RenderError> {
@@ -42,6 +43,7 @@ struct Walk<'a> {
     options: &'a ApplicationSourceDirectory,
     app: &'a AppContext,
     limits: &'a Limits,
+    jsonnet: ApplicationSourceJsonnet,
     include: Option<GlobMatcher>,
     exclude: Option<GlobMatcher>,
     total_bytes: u64,
@@ -62,8 +64,9 @@ pub(crate) fn render(
         options,
         app,
         limits,
-        include: compile("include", &options.include)?,
-        exclude: compile("exclude", &options.exclude)?,
+        include: compile("include", options.include.as_deref().unwrap_or_default())?,
+        exclude: compile("exclude", options.exclude.as_deref().unwrap_or_default())?,
+        jsonnet: options.jsonnet.clone().unwrap_or_default(),
         total_bytes: 0,
         out: Vec::new(),
     };
@@ -83,7 +86,7 @@ impl Walk<'_> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let kind = entry.file_type().map_err(|e| RenderError::io(&path, e))?;
             if kind.is_dir() {
-                if self.options.recurse && name != ".git" {
+                if self.options.recurse == Some(true) && name != ".git" {
                     self.dir(&path)?;
                 }
                 continue;
@@ -95,7 +98,8 @@ impl Walk<'_> {
             if real.is_dir() {
                 continue;
             }
-            let Some(file_kind) = file_kind(&name) else { continue };
+            let any_file = self.options.disable_extension_filter == Some(true);
+            let Some(file_kind) = file_kind(&name).or(any_file.then_some("yaml")) else { continue };
             let rel = path.strip_prefix(self.app_dir).unwrap_or(&path).to_string_lossy().into_owned();
             if self.exclude.as_ref().is_some_and(|g| g.is_match(&rel)) {
                 continue;
@@ -125,7 +129,7 @@ impl Walk<'_> {
         }
         let objects = match kind {
             "jsonnet" => from_jsonnet(
-                jsonnet::evaluate(self.root, path, &self.options.jsonnet, self.app, self.limits)?,
+                jsonnet::evaluate(self.root, path, &self.jsonnet, self.app, self.limits)?,
                 shown,
             )?,
             _ => {

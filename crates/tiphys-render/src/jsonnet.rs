@@ -31,20 +31,20 @@ pub(crate) fn evaluate(
 ) -> Result<serde_json::Value, RenderError> {
     let shown = root.relative(file);
     let fail = |message: String| RenderError::Jsonnet { file: shown.clone(), message };
-    let libs = options.libs.iter().map(|lib| root.resolve(lib)).collect::<Result<Vec<_>, _>>()?;
+    let libs = options.libs.iter().flatten().map(|lib| root.resolve(lib)).collect::<Result<Vec<_>, _>>()?;
 
     let arena = Arena::new();
     let mut program = Program::new(&arena);
     let mut importer =
         Importer { root, libs, limits, contexts: HashMap::new(), cache: HashMap::new(), import_error: None };
 
-    for (name, var) in dedupe(&options.ext_vars) {
+    for (name, var) in dedupe(options.ext_vars.as_deref().unwrap_or_default()) {
         let thunk = var_thunk(&mut program, &mut importer, var, app, "extVar").map_err(&fail)?;
         let name = program.intern_str(name);
         program.add_ext_var(name, &thunk);
     }
     let mut tlas = Vec::new();
-    for (name, var) in dedupe(&options.tlas) {
+    for (name, var) in dedupe(options.tlas.as_deref().unwrap_or_default()) {
         let thunk = var_thunk(&mut program, &mut importer, var, app, "tla").map_err(&fail)?;
         tlas.push((program.intern_str(name), thunk));
     }
@@ -64,7 +64,7 @@ pub(crate) fn evaluate(
 
 /// Later definitions of the same name win, as with repeated `--ext-str` flags.
 fn dedupe(vars: &[JsonnetVar]) -> BTreeMap<&str, &JsonnetVar> {
-    vars.iter().map(|v| (v.name.as_str(), v)).collect()
+    vars.iter().map(|v| (v.name.as_deref().unwrap_or_default(), v)).collect()
 }
 
 fn var_thunk<'p>(
@@ -74,9 +74,9 @@ fn var_thunk<'p>(
     app: &AppContext,
     kind: &str,
 ) -> Result<Thunk<'p>, String> {
-    let value = app.envsubst(&var.value);
-    if var.code {
-        let label = format!("<{kind} {}>", var.name);
+    let value = app.envsubst(var.value.as_deref().unwrap_or_default());
+    if var.code == Some(true) {
+        let label = format!("<{kind} {}>", var.name.as_deref().unwrap_or_default());
         let (ctx, _) = program.span_manager_mut().insert_source_context(value.len());
         importer
             .contexts

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use crate::spec::ApplicationSourceKustomize;
+use crate::spec::{ApplicationSourceKustomize, IntOrString};
 use crate::{AppContext, RenderError, RenderInput, ToolRunner, scratch};
 
 /// File names kustomize accepts, in the order it looks for them.
@@ -17,16 +17,20 @@ pub fn is_kustomization_dir(dir: &Path) -> bool {
     KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file())
 }
 
+fn set(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.is_empty())
+}
+
 fn has_edits(k: &ApplicationSourceKustomize) -> bool {
-    !(k.name_prefix.is_empty()
-        && k.name_suffix.is_empty()
-        && k.images.is_empty()
-        && k.common_labels.is_empty()
-        && k.common_annotations.is_empty()
-        && k.namespace.is_empty()
-        && k.replicas.is_empty()
-        && k.patches.is_empty()
-        && k.components.is_empty())
+    set(&k.name_prefix).is_some()
+        || set(&k.name_suffix).is_some()
+        || set(&k.namespace).is_some()
+        || k.images.as_ref().is_some_and(|v| !v.is_empty())
+        || k.common_labels.as_ref().is_some_and(|v| !v.is_empty())
+        || k.common_annotations.as_ref().is_some_and(|v| !v.is_empty())
+        || k.replicas.as_ref().is_some_and(|v| !v.is_empty())
+        || k.patches.as_ref().is_some_and(|v| !v.is_empty())
+        || k.components.as_ref().is_some_and(|v| !v.is_empty())
 }
 
 pub(crate) fn render(
@@ -84,64 +88,73 @@ pub(crate) fn apply_edits(
     app: &AppContext,
     dir: &Path,
 ) -> Result<(), RenderError> {
-    if !o.name_prefix.is_empty() {
-        k.insert("namePrefix".into(), Value::String(o.name_prefix.clone()));
+    if let Some(prefix) = set(&o.name_prefix) {
+        k.insert("namePrefix".into(), Value::String(prefix.to_string()));
     }
-    if !o.name_suffix.is_empty() {
-        k.insert("nameSuffix".into(), Value::String(o.name_suffix.clone()));
+    if let Some(suffix) = set(&o.name_suffix) {
+        k.insert("nameSuffix".into(), Value::String(suffix.to_string()));
     }
-    for (i, image) in o.images.iter().enumerate() {
+    for (i, image) in o.images.iter().flatten().enumerate() {
         let parsed = parse_image(&app.envsubst(image)).ok_or_else(|| RenderError::InvalidOption {
             field: format!("kustomize.images[{i}]"),
             message: format!("{image:?} is not an image override (name[=newName][:tag][@digest])"),
         })?;
         set_image(k, parsed);
     }
-    for (i, r) in o.replicas.iter().enumerate() {
+    for (i, r) in o.replicas.iter().flatten().enumerate() {
         let count = match &r.count {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
-            _ => None,
+            Some(IntOrString::Int(n)) => Some(*n),
+            Some(IntOrString::String(s)) => s.trim().parse::<i64>().ok(),
+            None => None,
         }
         .ok_or_else(|| RenderError::InvalidOption {
             field: format!("kustomize.replicas[{i}].count"),
-            message: format!("{} is not an integer", r.count),
+            message: format!("{:?} is not an integer", r.count),
         })?;
-        upsert_named(k, "replicas", json!({"name": r.name, "count": count}));
+        upsert_named(k, "replicas", json!({"name": r.name.as_deref().unwrap_or_default(), "count": count}));
     }
-    if !o.common_labels.is_empty() {
+    if let Some(common_labels) = o.common_labels.as_ref().filter(|l| !l.is_empty()) {
         let labels: Map<String, Value> =
-            o.common_labels.iter().map(|(key, v)| (key.clone(), Value::String(app.envsubst(v)))).collect();
-        if o.label_without_selector {
+            common_labels.iter().map(|(key, v)| (key.clone(), Value::String(app.envsubst(v)))).collect();
+        if o.label_without_selector == Some(true) {
             let mut entry = json!({"pairs": labels, "includeSelectors": false});
-            if o.label_include_templates {
+            if o.label_include_templates == Some(true) {
                 entry["includeTemplates"] = Value::Bool(true);
             }
             append(k, "labels", entry);
         } else {
-            add_pairs(k, "commonLabels", "label", labels, o.force_common_labels)?;
+            add_pairs(k, "commonLabels", "label", labels, o.force_common_labels == Some(true))?;
         }
     }
-    if !o.common_annotations.is_empty() {
-        let annotations: Map<String, Value> = o
-            .common_annotations
+    if let Some(common_annotations) = o.common_annotations.as_ref().filter(|a| !a.is_empty()) {
+        let annotations: Map<String, Value> = common_annotations
             .iter()
             .map(|(key, v)| {
-                let v = if o.common_annotations_envsubst { app.envsubst(v) } else { v.clone() };
+                let v = if o.common_annotations_envsubst == Some(true) { app.envsubst(v) } else { v.clone() };
                 (key.clone(), Value::String(v))
             })
             .collect();
-        add_pairs(k, "commonAnnotations", "annotation", annotations, o.force_common_annotations)?;
+        add_pairs(
+            k,
+            "commonAnnotations",
+            "annotation",
+            annotations,
+            o.force_common_annotations == Some(true),
+        )?;
     }
-    if !o.namespace.is_empty() {
-        k.insert("namespace".into(), Value::String(o.namespace.clone()));
+    if let Some(namespace) = set(&o.namespace) {
+        k.insert("namespace".into(), Value::String(namespace.to_string()));
     }
-    for patch in &o.patches {
-        append(k, "patches", patch.clone());
+    for patch in o.patches.iter().flatten() {
+        let patch = serde_json::to_value(patch).map_err(|e| RenderError::InvalidOption {
+            field: "kustomize.patches".into(),
+            message: e.to_string(),
+        })?;
+        append(k, "patches", patch);
     }
-    for component in &o.components {
+    for component in o.components.iter().flatten() {
         if !dir.join(component).exists() {
-            if o.ignore_missing_components {
+            if o.ignore_missing_components == Some(true) {
                 continue;
             }
             return Err(RenderError::InvalidOption {
@@ -306,11 +319,11 @@ mod tests {
     fn labels_without_force_refuse_to_overwrite() {
         let mut k = Map::new();
         k.insert("commonLabels".into(), json!({"team": "a"}));
-        let mut o = ApplicationSourceKustomize::default();
-        o.common_labels.insert("team".into(), "b".into());
+        let mut o: ApplicationSourceKustomize =
+            serde_json::from_value(json!({"commonLabels": {"team": "b"}})).unwrap();
         let err = apply_edits(&mut k, &o, &AppContext::default(), Path::new("/nonexistent")).unwrap_err();
         assert!(err.to_string().contains("forceCommonLabels"), "{err}");
-        o.force_common_labels = true;
+        o.force_common_labels = Some(true);
         apply_edits(&mut k, &o, &AppContext::default(), Path::new("/nonexistent")).unwrap();
         assert_eq!(k["commonLabels"]["team"], "b");
     }

@@ -37,7 +37,8 @@ pub use kustomize::is_kustomization_dir;
 pub use plugin::{PluginCommand, PluginDefinition, PluginDiscover};
 pub use spec::{
     ApplicationSource, ApplicationSourceDirectory, ApplicationSourceJsonnet, ApplicationSourceKustomize,
-    ApplicationSourcePlugin, EnvEntry, JsonnetVar, KustomizeReplica,
+    ApplicationSourcePlugin, IntOrString, JsonnetVar, KustomizePatch, KustomizeReplica, NameValue,
+    PluginParameter,
 };
 pub use tool::{ToolCommand, ToolFailure, ToolRunner};
 

@@ -108,27 +108,25 @@ fn param_var(name: &str) -> String {
 pub(crate) fn plugin_env(input: &RenderInput<'_>) -> Vec<(String, String)> {
     let mut env = input.app.build_env();
     let Some(options) = &input.source.plugin else { return env };
-    for e in &options.env {
-        env.push((format!("ARGOCD_ENV_{}", e.name), input.app.envsubst(&e.value)));
+    for e in options.env.iter().flatten() {
+        let Some(name) = e.name.as_deref() else { continue };
+        env.push((format!("ARGOCD_ENV_{name}"), input.app.envsubst(e.value.as_deref().unwrap_or_default())));
     }
-    if !options.parameters.is_empty() {
-        env.push(("ARGOCD_APP_PARAMETERS".into(), Value::Array(options.parameters.clone()).to_string()));
+    let parameters = options.parameters.as_deref().unwrap_or_default();
+    if !parameters.is_empty() {
+        env.push(("ARGOCD_APP_PARAMETERS".into(), serde_json::to_string(parameters).unwrap_or_default()));
     }
-    for p in &options.parameters {
-        let Some(name) = p.get("name").and_then(Value::as_str) else { continue };
+    for p in parameters {
+        let Some(name) = p.name.as_deref() else { continue };
         let var = format!("PARAM_{}", param_var(name));
-        if let Some(s) = p.get("string").and_then(Value::as_str) {
-            env.push((var.clone(), s.to_string()));
+        if let Some(s) = &p.string {
+            env.push((var.clone(), s.clone()));
         }
-        if let Some(items) = p.get("array").and_then(Value::as_array) {
-            for (i, item) in items.iter().enumerate() {
-                env.push((format!("{var}_{i}"), item.as_str().unwrap_or_default().to_string()));
-            }
+        for (i, item) in p.array.iter().flatten().enumerate() {
+            env.push((format!("{var}_{i}"), item.clone()));
         }
-        if let Some(map) = p.get("map").and_then(Value::as_object) {
-            for (k, v) in map {
-                env.push((format!("{var}_{}", param_var(k)), v.as_str().unwrap_or_default().to_string()));
-            }
+        for (k, v) in p.map.iter().flatten() {
+            env.push((format!("{var}_{}", param_var(k)), v.clone()));
         }
     }
     env
@@ -149,7 +147,7 @@ pub(crate) fn render(
     dir: &Path,
     tools: &dyn ToolRunner,
 ) -> Result<Vec<Value>, RenderError> {
-    let wanted = input.source.plugin.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+    let wanted = input.source.plugin.as_ref().and_then(|p| p.name.clone()).unwrap_or_default();
     let plugin = if wanted.is_empty() {
         discover(input.plugins, dir)?
     } else {

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use tiphys_render::{
-    AppContext, ApplicationSource, ApplicationSourceDirectory, ApplicationSourceJsonnet, JsonnetVar, Limits,
-    RenderError, RenderInput, RepoRoot, ToolCommand, ToolFailure, ToolRunner, render, resolve_value_file,
+    AppContext, ApplicationSource, ApplicationSourceDirectory, Limits, RenderError, RenderInput, RepoRoot,
+    ToolCommand, ToolFailure, ToolRunner, render, resolve_value_file,
 };
 
 /// Directory sources never start tools; a call here is a bug in the dispatch.
@@ -88,6 +88,11 @@ fn source(path: &str, directory: Option<ApplicationSourceDirectory>) -> Applicat
     ApplicationSource { path: Some(path.into()), directory, ..ApplicationSource::default() }
 }
 
+/// Directory options as a user writes them in `spec.source.directory`.
+fn dir(options: Value) -> ApplicationSourceDirectory {
+    serde_json::from_value(options).unwrap()
+}
+
 const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: NAME\ndata:\n  mode: 0755\n";
 
 fn cm(name: &str) -> String {
@@ -121,28 +126,21 @@ fn reads_yaml_json_and_lists_and_ignores_non_manifests() {
 #[test]
 fn recurse_reads_sub_directories() {
     let f = plain_tree();
-    let dir = ApplicationSourceDirectory { recurse: true, ..Default::default() };
-    let objs = f.render(&source("app", Some(dir))).unwrap();
+    let objs = f.render(&source("app", Some(dir(json!({"recurse": true}))))).unwrap();
     assert_eq!(names(&objs)[5..], ["ConfigMap/c", "ConfigMap/d"]);
 }
 
 #[test]
 fn include_and_exclude_globs_match_relative_paths() {
     let f = plain_tree();
-    let only_yaml =
-        ApplicationSourceDirectory { recurse: true, include: "*.yaml".into(), ..Default::default() };
+    let only_yaml = dir(json!({"recurse": true, "include": "*.yaml"}));
     assert_eq!(
         names(&f.render(&source("app", Some(only_yaml))).unwrap()),
         ["ConfigMap/a1", "ConfigMap/a2", "ConfigMap/c", "ConfigMap/d"]
     );
-    let exclude = ApplicationSourceDirectory {
-        recurse: true,
-        include: "*.yaml".into(),
-        exclude: "{a.yaml,sub/deeper/*}".into(),
-        ..Default::default()
-    };
+    let exclude = dir(json!({"recurse": true, "include": "*.yaml", "exclude": "{a.yaml,sub/deeper/*}"}));
     assert_eq!(names(&f.render(&source("app", Some(exclude))).unwrap()), ["ConfigMap/c"]);
-    let bad = ApplicationSourceDirectory { include: "{unclosed".into(), ..Default::default() };
+    let bad = dir(json!({"include": "{unclosed"}));
     let err = f.render(&source("app", Some(bad))).unwrap_err();
     assert!(err.to_string().starts_with("directory.include"), "{err}");
 }
@@ -183,25 +181,22 @@ function(replicas, debug=false) [
     ])
 }
 
-fn jsonnet_options() -> ApplicationSourceJsonnet {
-    let var =
-        |name: &str, value: &str, code: bool| JsonnetVar { name: name.into(), value: value.into(), code };
-    ApplicationSourceJsonnet {
-        ext_vars: vec![
-            var("app", "$ARGOCD_APP_NAME", false),
-            var("env", "${ARGOCD_APP_NAMESPACE}", false),
-            var("size", "1 + 2", true),
+fn jsonnet_options() -> Value {
+    json!({
+        "extVars": [
+            {"name": "app", "value": "$ARGOCD_APP_NAME"},
+            {"name": "env", "value": "${ARGOCD_APP_NAMESPACE}", "code": false},
+            {"name": "size", "value": "1 + 2", "code": true},
         ],
-        tlas: vec![var("replicas", "3", true), var("debug", "true", true)],
-        libs: vec!["vendor".into()],
-    }
+        "tlas": [{"name": "replicas", "value": "3", "code": true}, {"name": "debug", "value": "true", "code": true}],
+        "libs": ["vendor"],
+    })
 }
 
 #[test]
 fn jsonnet_with_tlas_ext_vars_and_libs() {
     let f = jsonnet_tree();
-    let dir = ApplicationSourceDirectory { jsonnet: jsonnet_options(), ..Default::default() };
-    let objs = f.render(&source("app", Some(dir))).unwrap();
+    let objs = f.render(&source("app", Some(dir(json!({"jsonnet": jsonnet_options()}))))).unwrap();
     assert_eq!(
         objs,
         vec![
@@ -245,11 +240,8 @@ fn jsonnet_cannot_import_from_the_network_or_outside() {
     let msg = f.render(&source("app", None)).unwrap_err().to_string();
     assert!(msg.contains("symlink resolves outside the repository"), "{msg}");
     let f = Fixture::new(&[("app/x.jsonnet", "{}")]);
-    let dir = ApplicationSourceDirectory {
-        jsonnet: ApplicationSourceJsonnet { libs: vec!["../outside".into()], ..Default::default() },
-        ..Default::default()
-    };
-    let msg = f.render(&source("app", Some(dir))).unwrap_err().to_string();
+    let libs = dir(json!({"jsonnet": {"libs": ["../outside"]}}));
+    let msg = f.render(&source("app", Some(libs))).unwrap_err().to_string();
     assert!(msg.contains("../outside"), "{msg}");
 }
 
@@ -277,7 +269,7 @@ fn symlinked_files_and_directories_that_escape_are_refused() {
     let err = f.render(&source("linkdir", None)).unwrap_err();
     assert!(matches!(err, RenderError::PathEscape { .. }), "{err}");
     std::os::unix::fs::symlink(&outside, f.repo().join("app/sub/linkdir")).unwrap();
-    let recurse = ApplicationSourceDirectory { recurse: true, ..Default::default() };
+    let recurse = dir(json!({"recurse": true}));
     let err = f.render(&source("app", Some(recurse))).unwrap_err();
     assert!(err.to_string().starts_with("app/sub/linkdir:"), "{err}");
 

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tiphys_render::{
-    AppContext, ApplicationSource, ApplicationSourceKustomize, ApplicationSourcePlugin, EnvEntry,
-    KustomizeReplica, Limits, PluginCommand, PluginDefinition, PluginDiscover, RenderError, RenderInput,
-    RepoRoot, ToolRunner, render,
+    AppContext, ApplicationSource, Limits, PluginCommand, PluginDefinition, PluginDiscover, RenderError,
+    RenderInput, RepoRoot, ToolRunner, render,
 };
 use tiphys_tools::{KUBECTL_KUSTOMIZE_ENV, Kustomize, ProcessRunner, RunOptions, pinned_kubectl};
 
@@ -111,8 +110,12 @@ impl Repo {
     }
 }
 
-fn kustomize_source(k: ApplicationSourceKustomize) -> ApplicationSource {
-    ApplicationSource { path: Some("app".into()), kustomize: Some(k), ..ApplicationSource::default() }
+/// A source at `app` with `spec.source.kustomize` as a user writes it.
+fn kustomize_source(k: Value) -> ApplicationSource {
+    serde_json::from_value(
+        json!({"repoURL": "https://git.example.com/repo.git", "path": "app", "kustomize": k}),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -162,26 +165,22 @@ components:
 - ../components/extra
 "#;
     let repo = Repo::new(&[("expected/kustomization.yaml", expected_overlay)]);
-    let mut k = ApplicationSourceKustomize {
-        name_prefix: "p-".into(),
-        name_suffix: "-s".into(),
-        images: vec![
-            "nginx=registry.local/nginx:1.25".into(),
-            "busybox@sha256:0000000000000000000000000000000000000000000000000000000000000000".into(),
+    let k = json!({
+        "namePrefix": "p-",
+        "nameSuffix": "-s",
+        "images": [
+            "nginx=registry.local/nginx:1.25",
+            "busybox@sha256:0000000000000000000000000000000000000000000000000000000000000000",
         ],
-        namespace: "prod".into(),
-        replicas: vec![KustomizeReplica { name: "web".into(), count: json!("3") }],
-        patches: vec![
-            json!({"target": {"kind": "Service"}, "patch": "- op: add\n  path: /metadata/annotations/patched\n  value: \"yes\""}),
-        ],
-        components: vec!["../components/extra".into(), "../components/missing".into()],
-        ignore_missing_components: true,
-        force_common_labels: true,
-        ..Default::default()
-    };
-    k.common_labels.insert("env".into(), "$ARGOCD_APP_NAME".into());
-    k.common_labels.insert("team".into(), "b".into());
-    k.common_annotations.insert("owner".into(), "$ARGOCD_APP_NAMESPACE".into());
+        "namespace": "prod",
+        "replicas": [{"name": "web", "count": "3"}],
+        "patches": [{"target": {"kind": "Service"}, "patch": "- op: add\n  path: /metadata/annotations/patched\n  value: \"yes\""}],
+        "components": ["../components/extra", "../components/missing"],
+        "ignoreMissingComponents": true,
+        "forceCommonLabels": true,
+        "commonLabels": {"env": "$ARGOCD_APP_NAME", "team": "b"},
+        "commonAnnotations": {"owner": "$ARGOCD_APP_NAMESPACE"},
+    });
     let objs = repo.render(&kustomize_source(k), &[], &runner(Duration::from_secs(60))).unwrap();
     let expected = repo.kustomize("expected");
     assert_eq!(objs, expected);
@@ -197,13 +196,12 @@ components:
 fn common_annotations_envsubst_and_labels_without_selector() {
     let expected_overlay = "resources:\n- ../base\ncommonAnnotations:\n  owner: prod\nlabels:\n- pairs:\n    env: guestbook\n  includeSelectors: false\n";
     let repo = Repo::new(&[("expected/kustomization.yaml", expected_overlay)]);
-    let mut k = ApplicationSourceKustomize {
-        common_annotations_envsubst: true,
-        label_without_selector: true,
-        ..Default::default()
-    };
-    k.common_annotations.insert("owner".into(), "${ARGOCD_APP_NAMESPACE}".into());
-    k.common_labels.insert("env".into(), "$ARGOCD_APP_NAME".into());
+    let k = json!({
+        "commonAnnotationsEnvsubst": true,
+        "labelWithoutSelector": true,
+        "commonAnnotations": {"owner": "${ARGOCD_APP_NAMESPACE}"},
+        "commonLabels": {"env": "$ARGOCD_APP_NAME"},
+    });
     let objs = repo.render(&kustomize_source(k), &[], &runner(Duration::from_secs(60))).unwrap();
     assert_eq!(objs, repo.kustomize("expected"));
 }
@@ -211,8 +209,7 @@ fn common_annotations_envsubst_and_labels_without_selector() {
 #[test]
 fn missing_components_fail_unless_ignored() {
     let repo = Repo::new(&[]);
-    let k =
-        ApplicationSourceKustomize { components: vec!["../components/missing".into()], ..Default::default() };
+    let k = json!({"components": ["../components/missing"]});
     let err = repo.render(&kustomize_source(k), &[], &runner(Duration::from_secs(60))).unwrap_err();
     assert!(err.to_string().contains("ignoreMissingComponents"), "{err}");
 }
@@ -264,15 +261,15 @@ EOF"#;
 #[test]
 fn plugins_run_init_and_generate_with_upstream_env_in_a_copy() {
     let repo = Repo::new(&[("gen/app.envgen", "")]);
-    let source = ApplicationSource {
-        path: Some("gen".into()),
-        plugin: Some(ApplicationSourcePlugin {
-            name: "envgen-v1".into(),
-            env: vec![EnvEntry { name: "FOO".into(), value: "bar-$ARGOCD_APP_NAME".into() }],
-            parameters: vec![json!({"name": "image.tag", "string": "1.2.3"})],
-        }),
-        ..Default::default()
-    };
+    let source: ApplicationSource = serde_json::from_value(json!({
+        "path": "gen",
+        "plugin": {
+            "name": "envgen-v1",
+            "env": [{"name": "FOO", "value": "bar-$ARGOCD_APP_NAME"}],
+            "parameters": [{"name": "image.tag", "string": "1.2.3"}],
+        },
+    }))
+    .unwrap();
     let objs = repo.render(&source, &[plugin(GENERATE)], &runner(Duration::from_secs(30))).unwrap();
     assert_eq!(
         objs,
@@ -300,11 +297,8 @@ fn a_hanging_plugin_is_killed_at_the_timeout() {
     assert!(start.elapsed() < Duration::from_secs(5));
     let msg = err.to_string();
     assert!(msg.starts_with("plugin envgen-v1 generate: sh: timed out"), "{msg}");
-    let unknown = ApplicationSource {
-        path: Some("gen".into()),
-        plugin: Some(ApplicationSourcePlugin { name: "nope".into(), ..Default::default() }),
-        ..Default::default()
-    };
+    let unknown: ApplicationSource =
+        serde_json::from_value(json!({"path": "gen", "plugin": {"name": "nope"}})).unwrap();
     assert!(matches!(
         repo.render(&unknown, &[plugin("true")], &runner(Duration::from_secs(5))),
         Err(RenderError::PluginNotFound { .. })

@@ -7,12 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use serde_json::{Map, Value, json};
 use tiphys_git::{Credentials, GitCache, GitConfig};
-use tiphys_render::{
-    AppContext, ApplicationSource, ApplicationSourceDirectory, ApplicationSourceKustomize,
-    ApplicationSourcePlugin, EnvEntry, JsonnetVar, KustomizeReplica, Limits, PluginDefinition, RenderInput,
-    RepoRoot,
-};
+use tiphys_render::{AppContext, ApplicationSource, Limits, PluginDefinition, RenderInput, RepoRoot};
 use tiphys_tools::{ProcessRunner, RunOptions};
 
 /// Arguments of `tiphys render`; option flags are spelled as `argocd app create/set` spells them.
@@ -138,83 +135,103 @@ fn jsonnet_vars(
     strs: &[String],
     flag_code: &str,
     codes: &[String],
-) -> anyhow::Result<Vec<JsonnetVar>> {
-    let mut vars: Vec<JsonnetVar> = pairs(flag_str, strs)?
+) -> anyhow::Result<Vec<Value>> {
+    let mut vars: Vec<Value> = pairs(flag_str, strs)?
         .into_iter()
-        .map(|(name, value)| JsonnetVar { name, value, code: false })
+        .map(|(name, value)| json!({"name": name, "value": value}))
         .collect();
-    vars.extend(pairs(flag_code, codes)?.into_iter().map(|(name, value)| JsonnetVar {
-        name,
-        value,
-        code: true,
-    }));
+    vars.extend(
+        pairs(flag_code, codes)?
+            .into_iter()
+            .map(|(name, value)| json!({"name": name, "value": value, "code": true})),
+    );
     Ok(vars)
 }
 
+/// Inserts `value` under `key` unless it is empty (`null`, `false`, `""`, `[]`, `{}`), so only
+/// options the user gave end up in the source, as `argocd app create` does.
+fn put(map: &mut Map<String, Value>, key: &str, value: Value) {
+    let empty = match &value {
+        Value::Null | Value::Bool(false) => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Bool(true) | Value::Number(_) => false,
+    };
+    if !empty {
+        map.insert(key.to_string(), value);
+    }
+}
+
+/// The `spec.source` the flags describe, in upstream's JSON shape.
 fn source(args: &RenderArgs) -> anyhow::Result<ApplicationSource> {
-    let mut src = ApplicationSource {
-        repo_url: args.repo.clone(),
-        path: Some(args.path.clone()),
-        target_revision: args.revision.clone(),
-        ..ApplicationSource::default()
+    let mut src = Map::new();
+    put(&mut src, "repoURL", json!(args.repo));
+    put(&mut src, "path", json!(args.path));
+    put(&mut src, "targetRevision", json!(args.revision));
+
+    let mut jsonnet = Map::new();
+    put(
+        &mut jsonnet,
+        "tlas",
+        json!(jsonnet_vars(
+            "jsonnet-tla-str",
+            &args.jsonnet_tla_str,
+            "jsonnet-tla-code",
+            &args.jsonnet_tla_code
+        )?),
+    );
+    put(
+        &mut jsonnet,
+        "extVars",
+        json!(jsonnet_vars(
+            "jsonnet-ext-var-str",
+            &args.jsonnet_ext_var_str,
+            "jsonnet-ext-var-code",
+            &args.jsonnet_ext_var_code
+        )?),
+    );
+    put(&mut jsonnet, "libs", json!(args.jsonnet_libs));
+    let mut directory = Map::new();
+    put(&mut directory, "recurse", json!(args.directory_recurse));
+    put(&mut directory, "include", json!(args.directory_include));
+    put(&mut directory, "exclude", json!(args.directory_exclude));
+    put(&mut directory, "jsonnet", Value::Object(jsonnet));
+    put(&mut src, "directory", Value::Object(directory));
+
+    let to_map = |flag: &str, items: &[String]| -> anyhow::Result<Value> {
+        Ok(Value::Object(pairs(flag, items)?.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
     };
-    let tlas =
-        jsonnet_vars("jsonnet-tla-str", &args.jsonnet_tla_str, "jsonnet-tla-code", &args.jsonnet_tla_code)?;
-    let ext_vars = jsonnet_vars(
-        "jsonnet-ext-var-str",
-        &args.jsonnet_ext_var_str,
-        "jsonnet-ext-var-code",
-        &args.jsonnet_ext_var_code,
-    )?;
-    if args.directory_recurse
-        || args.directory_include.is_some()
-        || args.directory_exclude.is_some()
-        || !tlas.is_empty()
-        || !ext_vars.is_empty()
-        || !args.jsonnet_libs.is_empty()
-    {
-        let mut dir = ApplicationSourceDirectory {
-            recurse: args.directory_recurse,
-            include: args.directory_include.clone().unwrap_or_default(),
-            exclude: args.directory_exclude.clone().unwrap_or_default(),
-            ..ApplicationSourceDirectory::default()
-        };
-        dir.jsonnet.tlas = tlas;
-        dir.jsonnet.ext_vars = ext_vars;
-        dir.jsonnet.libs = args.jsonnet_libs.clone();
-        src.directory = Some(dir);
-    }
-    let k = ApplicationSourceKustomize {
-        name_prefix: args.nameprefix.clone().unwrap_or_default(),
-        name_suffix: args.namesuffix.clone().unwrap_or_default(),
-        images: args.kustomize_image.clone(),
-        namespace: args.kustomize_namespace.clone().unwrap_or_default(),
-        common_labels: pairs("kustomize-common-label", &args.kustomize_common_label)?.into_iter().collect(),
-        common_annotations: pairs("kustomize-common-annotation", &args.kustomize_common_annotation)?
-            .into_iter()
-            .collect(),
-        force_common_labels: args.kustomize_force_common_label,
-        force_common_annotations: args.kustomize_force_common_annotation,
-        replicas: pairs("kustomize-replica", &args.kustomize_replica)?
-            .into_iter()
-            .map(|(name, count)| KustomizeReplica { name, count: serde_json::Value::String(count) })
-            .collect(),
-        ..ApplicationSourceKustomize::default()
-    };
-    if k != ApplicationSourceKustomize::default() {
-        src.kustomize = Some(k);
-    }
-    if args.config_management_plugin.is_some() || !args.plugin_env.is_empty() {
-        src.plugin = Some(ApplicationSourcePlugin {
-            name: args.config_management_plugin.clone().unwrap_or_default(),
-            env: pairs("plugin-env", &args.plugin_env)?
-                .into_iter()
-                .map(|(name, value)| EnvEntry { name, value })
-                .collect(),
-            parameters: Vec::new(),
-        });
-    }
-    Ok(src)
+    let mut kustomize = Map::new();
+    put(&mut kustomize, "namePrefix", json!(args.nameprefix));
+    put(&mut kustomize, "nameSuffix", json!(args.namesuffix));
+    put(&mut kustomize, "images", json!(args.kustomize_image));
+    put(&mut kustomize, "namespace", json!(args.kustomize_namespace));
+    put(&mut kustomize, "commonLabels", to_map("kustomize-common-label", &args.kustomize_common_label)?);
+    put(
+        &mut kustomize,
+        "commonAnnotations",
+        to_map("kustomize-common-annotation", &args.kustomize_common_annotation)?,
+    );
+    put(&mut kustomize, "forceCommonLabels", json!(args.kustomize_force_common_label));
+    put(&mut kustomize, "forceCommonAnnotations", json!(args.kustomize_force_common_annotation));
+    let replicas: Vec<Value> = pairs("kustomize-replica", &args.kustomize_replica)?
+        .into_iter()
+        .map(|(name, count)| json!({"name": name, "count": count}))
+        .collect();
+    put(&mut kustomize, "replicas", json!(replicas));
+    put(&mut src, "kustomize", Value::Object(kustomize));
+
+    let mut plugin = Map::new();
+    put(&mut plugin, "name", json!(args.config_management_plugin));
+    let env: Vec<Value> = pairs("plugin-env", &args.plugin_env)?
+        .into_iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
+    put(&mut plugin, "env", json!(env));
+    put(&mut src, "plugin", Value::Object(plugin));
+
+    serde_json::from_value(Value::Object(src)).context("building the source from the flags")
 }
 
 fn plugins(paths: &[PathBuf]) -> anyhow::Result<Vec<PluginDefinition>> {
