@@ -69,9 +69,12 @@ pub(crate) fn parse_discovery(output: &Value) -> Result<Vec<ResourceAction>, Str
     let map = match output {
         Value::Array(a) if a.is_empty() => return Ok(Vec::new()),
         Value::Object(m) => m,
-        other => return Err(format!("discovery.lua must return a table of actions keyed by name, got {other}")),
+        other => {
+            return Err(format!("discovery.lua must return a table of actions keyed by name, got {other}"));
+        }
     };
-    let text = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let text =
+        |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let mut actions: Vec<ResourceAction> = map
         .iter()
         .map(|(name, options)| match options.as_object() {
@@ -124,13 +127,17 @@ pub(crate) fn parse_action_output(output: Value, input: &Value) -> Result<Vec<Im
 
 fn parse_operation(item: Value) -> Result<ImpactedResource, String> {
     let Value::Object(mut map) = item else {
-        return Err(format!("each entry of an action's list must be {{operation=..., resource=...}}, got {item}"));
+        return Err(format!(
+            "each entry of an action's list must be {{operation=..., resource=...}}, got {item}"
+        ));
     };
     let operation = match map.get("operation").and_then(Value::as_str) {
         Some("patch") => Operation::Patch,
         Some("create") => Operation::Create,
         Some(other) => return Err(format!("unsupported operation: {other:?} (use \"patch\" or \"create\")")),
-        None => return Err("an entry of an action's list has no `operation` (use \"patch\" or \"create\")".into()),
+        None => {
+            return Err("an entry of an action's list has no `operation` (use \"patch\" or \"create\")".into());
+        }
     };
     match map.remove("resource") {
         Some(resource @ Value::Object(_)) => Ok(ImpactedResource { operation, resource }),
@@ -168,7 +175,8 @@ mod tests {
 
     #[test]
     fn empty_lists_become_maps_where_the_input_had_maps() {
-        let input = json!({"spec": {"template": {"metadata": {"annotations": {}}}, "list": [{"a": {}}], "keep": []}});
+        let input =
+            json!({"spec": {"template": {"metadata": {"annotations": {}}}, "list": [{"a": {}}], "keep": []}});
         let mut returned = json!({"spec": {"template": {"metadata": {"annotations": []}}, "list": [{"a": []}], "keep": [], "new": []}});
         clean_returned(&mut returned, &input);
         assert_eq!(
@@ -193,13 +201,15 @@ mod tests {
         assert_eq!(parsed[0].resource, json!({"a": {}}));
         assert_eq!(parsed[1].operation, Operation::Create);
         assert_eq!(parsed[1].resource, json!({"b": []}), "create is not cleaned");
-        let err = parse_action_output(json!([{"operation": "delete", "resource": {}}]), &json!({})).unwrap_err();
+        let err =
+            parse_action_output(json!([{"operation": "delete", "resource": {}}]), &json!({})).unwrap_err();
         assert!(err.contains("unsupported operation"), "{err}");
     }
 
     #[test]
     fn discovery_output_is_sorted_with_defaults() {
-        let out = json!({"restart": [], "pause": {"disabled": true, "iconClass": "fa"}, "b": {"disabled": "yes"}});
+        let out =
+            json!({"restart": [], "pause": {"disabled": true, "iconClass": "fa"}, "b": {"disabled": "yes"}});
         let actions = parse_discovery(&out).unwrap();
         let names: Vec<_> = actions.iter().map(|a| (a.name.as_str(), a.disabled)).collect();
         assert_eq!(names, [("b", false), ("pause", true), ("restart", false)]);

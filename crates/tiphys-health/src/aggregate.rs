@@ -66,7 +66,8 @@ fn csv(obj: &Value, key: &str) -> Vec<String> {
 
 /// Recognised hook types: Argo's annotation, else Helm's.
 fn hook_types(obj: &Value) -> Vec<String> {
-    let argo: Vec<String> = csv(obj, annotations::HOOK).into_iter().filter(|t| HOOK_TYPES.contains(&t.as_str())).collect();
+    let argo: Vec<String> =
+        csv(obj, annotations::HOOK).into_iter().filter(|t| HOOK_TYPES.contains(&t.as_str())).collect();
     if !argo.is_empty() {
         return argo;
     }
@@ -98,7 +99,12 @@ fn is_application(key: &ResourceKey) -> bool {
 impl HealthAssessor {
     /// Assesses every resource and aggregates. `app` is the Application's own key, so an app
     /// that manages itself does not count its own health.
-    pub fn application_health(&self, resources: &[ManagedResource<'_>], app: Option<&ResourceKey>, ctx: &RunContext) -> AppHealth {
+    pub fn application_health(
+        &self,
+        resources: &[ManagedResource<'_>],
+        app: Option<&ResourceKey>,
+        ctx: &RunContext,
+    ) -> AppHealth {
         let mut status = HealthStatusCode::Healthy;
         let mut per_resource = Vec::with_capacity(resources.len());
         let mut contains_resources = false;
@@ -127,7 +133,8 @@ impl HealthAssessor {
             }
             let Some(health) = self.resource_health(live, ctx) else { continue };
             let child_app = key.as_ref().is_some_and(is_application);
-            let neutral = child_app && matches!(health.status, HealthStatusCode::Missing | HealthStatusCode::Unknown);
+            let neutral =
+                child_app && matches!(health.status, HealthStatusCode::Missing | HealthStatusCode::Unknown);
             if !neutral && status.is_worse(health.status) {
                 status = health.status;
             }

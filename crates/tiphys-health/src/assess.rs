@@ -82,7 +82,8 @@ impl HealthAssessor {
         params: Option<&[(String, String)]>,
         ctx: &RunContext,
     ) -> Result<Value, String> {
-        let mut engine = self.engine.lock().map_err(|_| "the Lua engine failed earlier in another thread".to_string())?;
+        let mut engine =
+            self.engine.lock().map_err(|_| "the Lua engine failed earlier in another thread".to_string())?;
         engine.run(script, open_libs, obj, params, ctx)
     }
 
@@ -93,7 +94,11 @@ impl HealthAssessor {
     }
 
     /// Runs `discovery.lua` for the object's kind. `Ok(None)` when the kind has no actions.
-    pub fn list_actions(&self, obj: &Value, ctx: &RunContext) -> Result<Option<Vec<ResourceAction>>, HealthError> {
+    pub fn list_actions(
+        &self,
+        obj: &Value,
+        ctx: &RunContext,
+    ) -> Result<Option<Vec<ResourceAction>>, HealthError> {
         let gk = GroupVersionKind::of(obj)?.group_kind();
         let Some(actions) = self.resource_actions(&gk)? else { return Ok(None) };
         let output = self
@@ -117,13 +122,19 @@ impl HealthAssessor {
         let Some(actions) = self.resource_actions(&gk)? else { return Ok(None) };
         let Some(definition) = actions.definition(action) else {
             let known: Vec<&str> = actions.definitions.iter().map(|d| d.name.as_str()).collect();
-            return Err(HealthError::UnknownAction { action: action.to_string(), kind: gk.to_string(), known: known.join(", ") });
+            return Err(HealthError::UnknownAction {
+                action: action.to_string(),
+                kind: gk.to_string(),
+                known: known.join(", "),
+            });
         };
         let script = format!("action.lua of action {action:?} for {gk}");
         let output = self
             .run_lua(&definition.action_lua, true, obj, Some(params), ctx)
             .map_err(|message| HealthError::Script { script: script.clone(), message })?;
-        actions::parse_action_output(output, obj).map(Some).map_err(|message| HealthError::Script { script, message })
+        actions::parse_action_output(output, obj)
+            .map(Some)
+            .map_err(|message| HealthError::Script { script, message })
     }
 }
 

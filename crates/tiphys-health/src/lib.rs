@@ -23,7 +23,9 @@ pub mod lua;
 mod overrides;
 mod status;
 
-pub use actions::{ActionDefinition, ImpactedResource, Operation, ResourceAction, ResourceActions, clean_returned};
+pub use actions::{
+    ActionDefinition, ImpactedResource, Operation, ResourceAction, ResourceActions, clean_returned,
+};
 pub use aggregate::{AppHealth, IGNORE_HEALTHCHECK, ManagedResource};
 pub use assess::{AssessOptions, HealthAssessor};
 pub use builtin::{HOOK_FINALIZER, has_builtin_check};

@@ -92,7 +92,8 @@ impl ResourceOverrides {
             }
         }
         for (key, value) in data {
-            let Some(rest) = key.strip_prefix(RESOURCE_CUSTOMIZATIONS_KEY).and_then(|r| r.strip_prefix('.')) else {
+            let Some(rest) = key.strip_prefix(RESOURCE_CUSTOMIZATIONS_KEY).and_then(|r| r.strip_prefix('.'))
+            else {
                 continue;
             };
             let Some((kind_of_customization, group_kind)) = rest.split_once('.') else { continue };
@@ -251,17 +252,23 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(o.health_script(&GroupKind::new("ec2.aws.crossplane.io", "VPC")), Some(("aws", false)));
-        assert_eq!(o.health_script(&GroupKind::new("sql.gcp.crossplane.io", "Instance")), Some(("gcp", false)));
+        assert_eq!(
+            o.health_script(&GroupKind::new("sql.gcp.crossplane.io", "Instance")),
+            Some(("gcp", false))
+        );
         assert_eq!(o.health_script(&GroupKind::new("azure.crossplane.io", "X")), None);
     }
 
     #[test]
     fn bad_keys_and_values_name_the_key() {
-        let err = ResourceOverrides::from_data(&data(&[("resource.customizations.health.a_b_c", "x")])).unwrap_err();
+        let err = ResourceOverrides::from_data(&data(&[("resource.customizations.health.a_b_c", "x")]))
+            .unwrap_err();
         assert!(err.to_string().contains("resource.customizations.health.a_b_c"), "{err}");
-        let err = ResourceOverrides::from_data(&data(&[("resource.customizations.useOpenLibs.X", "yes")])).unwrap_err();
+        let err = ResourceOverrides::from_data(&data(&[("resource.customizations.useOpenLibs.X", "yes")]))
+            .unwrap_err();
         assert!(err.to_string().contains("not a boolean"), "{err}");
-        let err = ResourceOverrides::from_data(&data(&[("resource.customizations", "- a list")])).unwrap_err();
+        let err =
+            ResourceOverrides::from_data(&data(&[("resource.customizations", "- a list")])).unwrap_err();
         assert!(err.to_string().contains("resource.customizations"), "{err}");
     }
 

@@ -178,7 +178,12 @@ mod tests {
 
     #[test]
     fn kinds_without_a_check_have_no_health() {
-        for (api, kind) in [("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Namespace"), ("rbac.authorization.k8s.io/v1", "Role")] {
+        for (api, kind) in [
+            ("v1", "ConfigMap"),
+            ("v1", "Secret"),
+            ("v1", "Namespace"),
+            ("rbac.authorization.k8s.io/v1", "Role"),
+        ] {
             let gvk = GroupVersionKind::from_api_version(api, kind).unwrap();
             assert_eq!(builtin_health(&gvk, &json!({})), None, "{kind}");
         }

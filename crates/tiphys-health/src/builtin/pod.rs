@@ -145,7 +145,12 @@ pub(super) fn pod(gvk: &GroupVersionKind, obj: &Value) -> CheckResult {
             HealthStatus::new(Degraded, fail.unwrap_or_default())
         }
         "Running" => {
-            let ready = status.conditions.as_deref().unwrap_or_default().iter().any(|c| c.is("Ready") && c.status() == "True");
+            let ready = status
+                .conditions
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.is("Ready") && c.status() == "True");
             if pod.metadata.has_annotation(IGNORE_RESTART_POLICY) {
                 running(ready)
             } else {

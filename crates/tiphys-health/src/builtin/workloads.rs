@@ -63,7 +63,9 @@ pub(super) fn deployment(gvk: &GroupVersionKind, obj: &Value) -> CheckResult {
     if let Some(desired) = spec.replicas.filter(|r| updated < *r) {
         return Ok(HealthStatus::new(
             Progressing,
-            format!("Waiting for rollout to finish: {updated} out of {desired} new replicas have been updated..."),
+            format!(
+                "Waiting for rollout to finish: {updated} out of {desired} new replicas have been updated..."
+            ),
         ));
     }
     if current > updated {
@@ -76,7 +78,9 @@ pub(super) fn deployment(gvk: &GroupVersionKind, obj: &Value) -> CheckResult {
     if available < updated {
         return Ok(HealthStatus::new(
             Progressing,
-            format!("Waiting for rollout to finish: {available} of {updated} updated replicas are available..."),
+            format!(
+                "Waiting for rollout to finish: {available} of {updated} updated replicas are available..."
+            ),
         ));
     }
     Ok(HealthStatus::bare(Healthy))
@@ -147,7 +151,9 @@ pub(super) fn statefulset(gvk: &GroupVersionKind, obj: &Value) -> CheckResult {
     if update_revision != current_revision {
         return Ok(HealthStatus::new(
             Progressing,
-            format!("waiting for statefulset rolling update to complete {updated} pods at revision {update_revision}..."),
+            format!(
+                "waiting for statefulset rolling update to complete {updated} pods at revision {update_revision}..."
+            ),
         ));
     }
     let current = status.current_replicas.unwrap_or_default();
@@ -174,14 +180,18 @@ pub(super) fn replicaset(gvk: &GroupVersionKind, obj: &Value) -> CheckResult {
             "Waiting for rollout to finish: observed replica set generation less than desired generation",
         ));
     }
-    if let Some(failure) = find_condition(&status.conditions, "ReplicaFailure").filter(|c| c.status() == "True") {
+    if let Some(failure) =
+        find_condition(&status.conditions, "ReplicaFailure").filter(|c| c.status() == "True")
+    {
         return Ok(HealthStatus::new(Degraded, failure.message()));
     }
     let available = status.available_replicas.unwrap_or_default();
     if let Some(desired) = spec.replicas.filter(|r| available < *r) {
         return Ok(HealthStatus::new(
             Progressing,
-            format!("Waiting for rollout to finish: {available} out of {desired} new replicas are available..."),
+            format!(
+                "Waiting for rollout to finish: {available} out of {desired} new replicas are available..."
+            ),
         ));
     }
     Ok(HealthStatus::bare(Healthy))
@@ -227,13 +237,17 @@ pub(super) fn daemonset(gvk: &GroupVersionKind, obj: &Value) -> CheckResult {
     if updated < desired {
         return Ok(HealthStatus::new(
             Progressing,
-            format!("Waiting for daemon set {name} rollout to finish: {updated} out of {desired} new pods have been updated..."),
+            format!(
+                "Waiting for daemon set {name} rollout to finish: {updated} out of {desired} new pods have been updated..."
+            ),
         ));
     }
     if available < desired {
         return Ok(HealthStatus::new(
             Progressing,
-            format!("Waiting for daemon set {name} rollout to finish: {available} of {desired} updated pods are available..."),
+            format!(
+                "Waiting for daemon set {name} rollout to finish: {available} of {desired} updated pods are available..."
+            ),
         ));
     }
     Ok(HealthStatus::bare(Healthy))

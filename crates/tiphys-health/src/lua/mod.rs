@@ -22,7 +22,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicI64, Ordering},
+        atomic::{AtomicBool, AtomicI64, Ordering},
     },
 };
 
@@ -40,6 +40,19 @@ const HOOK_EVERY: u32 = 1_000;
 
 /// Most compiled scripts kept per sandbox before the cache is emptied.
 const MAX_CACHED_SCRIPTS: usize = 4_096;
+
+/// `pcall`/`xpcall` that cannot swallow a stop: once the budget or deadline has stopped a
+/// run, the error keeps propagating instead of letting `while true do pcall(...) end` spin.
+const PROTECTED_CALLS: &str = r#"
+local stopped = ...
+local pcall, xpcall, error = pcall, xpcall, error
+local function check(ok, ...)
+  if not ok and stopped() then error((...), 0) end
+  return ok, ...
+end
+return function(f, ...) return check(pcall(f, ...)) end,
+       function(f, handler) return check(xpcall(f, handler)) end
+"#;
 
 /// A caller-supplied "is it too late?" check; this crate has no clock of its own.
 pub type Deadline = Arc<dyn Fn() -> bool + Send + Sync>;
@@ -83,6 +96,7 @@ impl std::fmt::Debug for RunContext {
 #[derive(Default)]
 struct Budget {
     remaining: AtomicI64,
+    stopped: AtomicBool,
     limit: AtomicI64,
     now: AtomicI64,
     deadline: Mutex<Option<Deadline>>,
@@ -93,6 +107,7 @@ impl Budget {
         let limit = i64::try_from(limits.instructions).unwrap_or(i64::MAX);
         self.limit.store(limit, Ordering::Relaxed);
         self.remaining.store(limit, Ordering::Relaxed);
+        self.stopped.store(false, Ordering::Relaxed);
         self.now.store(ctx.now_unix, Ordering::Relaxed);
         if let Ok(mut d) = self.deadline.lock() {
             d.clone_from(&ctx.deadline);
@@ -101,6 +116,7 @@ impl Budget {
 
     fn tick(&self) -> mlua::Result<VmState> {
         if self.remaining.fetch_sub(i64::from(HOOK_EVERY), Ordering::Relaxed) <= 0 {
+            self.stopped.store(true, Ordering::Relaxed);
             let limit = self.limit.load(Ordering::Relaxed);
             return Err(mlua::Error::runtime(format!(
                 "script exceeded its budget of {limit} instructions (infinite loop?)"
@@ -108,6 +124,7 @@ impl Budget {
         }
         let expired = self.deadline.lock().ok().and_then(|d| d.as_ref().map(|f| f())).unwrap_or(false);
         if expired {
+            self.stopped.store(true, Ordering::Relaxed);
             return Err(mlua::Error::runtime("script exceeded its time limit"));
         }
         Ok(VmState::Continue)
@@ -136,13 +153,31 @@ impl Sandbox {
 
         let globals = lua.globals();
         for name in [
-            "jit", "coroutine", "dofile", "loadfile", "load", "loadstring", "getfenv", "setfenv", "module",
-            "collectgarbage", "package", "require", "print", "_G",
+            "jit",
+            "coroutine",
+            "dofile",
+            "loadfile",
+            "load",
+            "loadstring",
+            "getfenv",
+            "setfenv",
+            "module",
+            "collectgarbage",
+            "package",
+            "require",
+            "print",
+            "_G",
         ] {
             globals.raw_set(name, mlua::Nil)?;
         }
         globals.raw_set("print", lua.create_function(|_, _: mlua::MultiValue| Ok(()))?)?;
         globals.raw_set("os", os::safe_os(&lua, &budget)?)?;
+        let stop_budget = budget.clone();
+        let stopped = lua.create_function(move |_, ()| Ok(stop_budget.stopped.load(Ordering::Relaxed)))?;
+        let (pcall, xpcall): (mlua::Function, mlua::Function) =
+            lua.load(PROTECTED_CALLS).set_name("=<init>").call(stopped)?;
+        globals.raw_set("pcall", pcall)?;
+        globals.raw_set("xpcall", xpcall)?;
 
         // Libraries are shared by every run in this state: hand out read-only views.
         let mut modules = Vec::new();
@@ -159,9 +194,11 @@ impl Sandbox {
         }
         globals.raw_set(
             "require",
-            lua.create_function(move |_, name: String| match preload.raw_get::<mlua::Value>(name.as_str())? {
-                mlua::Value::Nil => Err(mlua::Error::runtime(format!("module '{name}' not found"))),
-                module => Ok(module),
+            lua.create_function(move |_, name: String| {
+                match preload.raw_get::<mlua::Value>(name.as_str())? {
+                    mlua::Value::Nil => Err(mlua::Error::runtime(format!("module '{name}' not found"))),
+                    module => Ok(module),
+                }
             })?,
         )?;
 
@@ -197,7 +234,9 @@ impl Sandbox {
             // Free what a failed (perhaps memory-hungry) run left behind before the next one.
             let _ = self.lua.gc_collect();
         }
-        result.map_err(|e| error_message(&e))?.ok_or_else(|| "expect table output from Lua script".to_string())
+        result
+            .map_err(|e| error_message(&e))?
+            .ok_or_else(|| "expect table output from Lua script".to_string())
     }
 
     fn call(
@@ -312,7 +351,9 @@ impl LuaEngine {
     fn sandbox(&mut self, open_libs: bool) -> Result<&mut Sandbox, String> {
         let slot = if open_libs { &mut self.open } else { &mut self.restricted };
         if slot.is_none() {
-            *slot = Some(Sandbox::new(open_libs).map_err(|e| format!("cannot start Lua: {}", error_message(&e)))?);
+            *slot = Some(
+                Sandbox::new(open_libs).map_err(|e| format!("cannot start Lua: {}", error_message(&e)))?,
+            );
         }
         slot.as_mut().ok_or_else(|| "cannot start Lua".to_string())
     }

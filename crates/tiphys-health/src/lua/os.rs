@@ -22,12 +22,15 @@ pub(super) fn safe_os(lua: &Lua, budget: &Arc<Budget>) -> mlua::Result<Table> {
                     Ok(match t.raw_get::<Value>(name)? {
                         Value::Integer(i) => i,
                         Value::Number(n) => n as i64,
-                        Value::String(s) => s.to_str()?.trim().parse::<f64>().map(|n| n as i64).unwrap_or(default),
+                        Value::String(s) => {
+                            s.to_str()?.trim().parse::<f64>().map(|n| n as i64).unwrap_or(default)
+                        }
                         _ => default,
                     })
                 };
                 let days = days_from_civil(field("year", -1)?, field("month", -1)?, field("day", -1)?);
-                let secs = days * 86_400 + field("hour", 12)? * 3_600 + field("min", 0)? * 60 + field("sec", 0)?;
+                let secs =
+                    days * 86_400 + field("hour", 12)? * 3_600 + field("min", 0)? * 60 + field("sec", 0)?;
                 Ok(secs as f64)
             }
         })?,
@@ -122,7 +125,17 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 const WEEKDAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 
@@ -153,7 +166,14 @@ pub(crate) fn strftime(c: &Civil, format: &str) -> String {
             'A' => weekday.to_string(),
             'b' => month[..3].to_string(),
             'B' => month.to_string(),
-            'c' => format!("{:02} {} {:02} {:02}:{:02} UTC", c.day, &month[..3], c.year.rem_euclid(100), c.hour, c.minute),
+            'c' => format!(
+                "{:02} {} {:02} {:02}:{:02} UTC",
+                c.day,
+                &month[..3],
+                c.year.rem_euclid(100),
+                c.hour,
+                c.minute
+            ),
             'd' => format!("{:02}", c.day),
             'F' => format!("{:04}-{:02}-{:02}", c.year, c.month, c.day),
             'H' => format!("{:02}", c.hour),
