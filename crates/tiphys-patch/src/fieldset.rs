@@ -26,12 +26,16 @@ pub enum PathElement {
 impl PathElement {
     /// The `fieldsV1` spelling: `f:x`, `k:{..}`, `v:..`, `i:0`.
     pub fn encode(&self) -> String {
-        match self {
-            Self::Field(name) => format!("f:{name}"),
-            Self::Key(key) => format!("k:{key}"),
-            Self::Value(value) => format!("v:{value}"),
-            Self::Index(index) => format!("i:{index}"),
-        }
+        let (prefix, text) = match self {
+            Self::Field(name) => ("f:", name.as_str()),
+            Self::Key(key) => ("k:", key.as_str()),
+            Self::Value(value) => ("v:", value.as_str()),
+            Self::Index(index) => return format!("i:{index}"),
+        };
+        let mut out = String::with_capacity(prefix.len() + text.len());
+        out.push_str(prefix);
+        out.push_str(text);
+        out
     }
 
     /// Parses the `fieldsV1` spelling.
@@ -57,9 +61,21 @@ fn sorted(map: Map<String, Value>) -> Map<String, Value> {
     entries.into_iter().collect()
 }
 
-/// Builds the key element of a keyed-list item from `(field, value)` pairs.
-pub(crate) fn key_element(pairs: Vec<(String, Value)>) -> PathElement {
-    PathElement::Key(Value::Object(sorted(pairs.into_iter().collect())).to_string())
+/// Builds the key element of a keyed-list item from `(field, value)` pairs: compact JSON with
+/// the names sorted, written directly because every keyed element of every object needs one.
+pub(crate) fn key_element(mut pairs: Vec<(&str, &Value)>) -> PathElement {
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut text = String::from("{");
+    for (i, (name, value)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&Value::String(name.to_string()).to_string());
+        text.push(':');
+        text.push_str(&value.to_string());
+    }
+    text.push('}');
+    PathElement::Key(text)
 }
 
 impl fmt::Display for PathElement {
@@ -99,7 +115,7 @@ impl fmt::Display for FieldPath {
 }
 
 /// A set of field paths: what one manager owns. `members` are paths that end here (a leaf
-/// field, a list element as a whole); `children` hold deeper paths.
+/// field, a list element as a whole); `children` hold deeper paths and are never empty.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FieldSet {
     pub(crate) members: BTreeSet<PathElement>,
@@ -114,7 +130,8 @@ impl FieldSet {
 
     /// Whether the set has no paths.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty() && self.children.values().all(FieldSet::is_empty)
+        // Every constructor keeps the invariant that no child set is empty.
+        self.members.is_empty() && self.children.is_empty()
     }
 
     /// Adds a path; an empty path is ignored.
@@ -218,26 +235,40 @@ impl FieldSet {
     /// Encodes as `fieldsV1` JSON: `{"f:spec":{"f:replicas":{}}}`, `"."` marking a path that
     /// is both a member and has children (a keyed list element).
     pub fn to_fields_v1(&self) -> Value {
+        Value::Object(self.encode_level(false))
+    }
+
+    /// One level of `fieldsV1`, with `"."` first when the path leading here is a member too.
+    /// Members and children are both sorted, so one merge walk yields the elements in order.
+    fn encode_level(&self, dot: bool) -> Map<String, Value> {
         let mut map = Map::new();
-        let mut elements: BTreeSet<&PathElement> = self.members.iter().collect();
-        elements.extend(self.children.iter().filter(|(_, c)| !c.is_empty()).map(|(e, _)| e));
-        for element in elements {
-            let mut value = match self.children.get(element) {
-                Some(child) if !child.is_empty() => child.to_fields_v1(),
-                _ => Value::Object(Map::new()),
-            };
-            if self.members.contains(element)
-                && let Value::Object(inner) = &mut value
-                && !inner.is_empty()
-            {
-                let mut with_dot = Map::new();
-                with_dot.insert(".".to_string(), Value::Object(Map::new()));
-                with_dot.extend(std::mem::take(inner));
-                *inner = with_dot;
-            }
-            map.insert(element.encode(), value);
+        if dot {
+            map.insert(".".to_string(), Value::Object(Map::new()));
         }
-        Value::Object(map)
+        let mut members = self.members.iter().peekable();
+        let mut children = self.children.iter().peekable();
+        loop {
+            let take_member = match (members.peek(), children.peek()) {
+                (None, None) => break,
+                (Some(member), Some((child, _))) => *member <= *child,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            let (element, child) = if take_member {
+                let Some(member) = members.next() else { break };
+                let child = children.next_if(|(c, _)| *c == member).map(|(_, child)| child);
+                (member, child)
+            } else {
+                let Some((element, child)) = children.next() else { break };
+                (element, Some(child))
+            };
+            let value = match child {
+                Some(child) => child.encode_level(take_member),
+                None => Map::new(),
+            };
+            map.insert(element.encode(), Value::Object(value));
+        }
+        map
     }
 
     /// Decodes `fieldsV1` JSON.

@@ -5,6 +5,8 @@
 //! a path of its own (`k:{..}`) with its fields below it; a set element is `v:..`. Metadata
 //! the server owns (name, uid, resourceVersion, ...) and `apiVersion`/`kind` are never owned.
 
+use std::sync::LazyLock;
+
 use serde_json::{Map, Value};
 use tiphys_resource::GroupVersionKind;
 
@@ -50,12 +52,13 @@ impl Level {
 
 /// The path element of a keyed-list item: its keys, `protocol` defaulting to `TCP` as the
 /// API server's schema declares; the index when a key is missing.
-pub(crate) fn list_element(item: &Value, keys: &[&str], index: usize) -> PathElement {
+pub(crate) fn list_element(item: &Value, keys: &[&'static str], index: usize) -> PathElement {
+    static TCP: LazyLock<Value> = LazyLock::new(|| Value::String("TCP".into()));
     let mut pairs = Vec::with_capacity(keys.len());
     for key in keys {
         match item.get(*key) {
-            Some(value) => pairs.push((key.to_string(), value.clone())),
-            None if *key == "protocol" => pairs.push((key.to_string(), Value::String("TCP".into()))),
+            Some(value) => pairs.push((*key, value)),
+            None if *key == "protocol" => pairs.push((*key, &*TCP)),
             None => return PathElement::Index(index),
         }
     }

@@ -328,8 +328,19 @@ const FIELDS: &[(&str, &str, FieldSchema)] = &[
 
 /// [`FIELDS`] by definition and field, because every field of every patched object is
 /// looked up.
+/// The `metadata`/`spec`/`status` fields of the [`ROOTS`] are in it too.
 static INDEX: LazyLock<HashMap<&'static str, HashMap<&'static str, FieldSchema>>> = LazyLock::new(|| {
     let mut index: HashMap<&'static str, HashMap<&'static str, FieldSchema>> = HashMap::new();
+    for root in ROOTS {
+        let fields = index.entry(root.definition).or_default();
+        for (field, definition) in
+            [("metadata", Some(OBJECT_META)), ("spec", root.spec), ("status", root.status)]
+        {
+            if definition.is_some() {
+                fields.insert(field, FieldSchema { definition, ..FieldSchema::default() });
+            }
+        }
+    }
     for &(definition, field, schema) in FIELDS {
         index.entry(definition).or_default().insert(field, schema);
     }
@@ -350,19 +361,10 @@ impl Cursor {
     /// Merge facts of `field` of the current object and the cursor for its value.
     pub(crate) fn field(self, field: &str) -> (FieldSchema, Cursor) {
         let Some(definition) = self.0 else { return (FieldSchema::default(), Cursor(None)) };
-        if let Some(schema) = INDEX.get(definition).and_then(|fields| fields.get(field)) {
-            return (*schema, Cursor(schema.definition));
+        match INDEX.get(definition).and_then(|fields| fields.get(field)) {
+            Some(schema) => (*schema, Cursor(schema.definition)),
+            None => (FieldSchema::default(), Cursor(None)),
         }
-        if let Some(root) = ROOTS.iter().find(|root| root.definition == definition) {
-            let child = match field {
-                "metadata" => Some(OBJECT_META),
-                "spec" => root.spec,
-                "status" => root.status,
-                _ => None,
-            };
-            return (FieldSchema { definition: child, ..FieldSchema::default() }, Cursor(child));
-        }
-        (FieldSchema::default(), Cursor(None))
     }
 
     /// Whether this cursor is inside a known type (built-in merge rules apply).

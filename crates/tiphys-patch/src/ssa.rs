@@ -280,8 +280,10 @@ pub fn update_managed_fields(
     }
     let mut result = new.clone();
     let comparison = compare(old, new, gvk);
-    for entry in &mut entries {
-        entry.fields = entry.fields.difference(&comparison.changed);
+    if !comparison.changed.is_empty() {
+        for entry in &mut entries {
+            entry.fields = entry.fields.difference(&comparison.changed);
+        }
     }
     let api_version = gvk.api_version();
     if !comparison.changed.is_empty() {
@@ -296,7 +298,7 @@ pub fn update_managed_fields(
                 api_version,
                 time: Some(now.to_string()),
                 subresource: String::new(),
-                fields: comparison.changed.clone(),
+                fields: comparison.changed,
             }),
         }
     }
@@ -307,8 +309,10 @@ pub fn update_managed_fields(
 /// Drops removed fields from every entry, drops empty entries, sorts them as the API server
 /// does (Apply before Update, then by time, manager, API version) and writes them back.
 fn finish(object: &mut Value, mut entries: Vec<ManagedFieldsEntry>, removed: &FieldSet) {
-    for entry in &mut entries {
-        entry.fields = entry.fields.difference(removed);
+    if !removed.is_empty() {
+        for entry in &mut entries {
+            entry.fields = entry.fields.difference(removed);
+        }
     }
     entries.retain(|e| !e.fields.is_empty());
     entries.sort_by(|a, b| {
