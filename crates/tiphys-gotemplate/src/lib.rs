@@ -15,6 +15,7 @@
 //! The crate is pure: no clock, no entropy, no I/O. `now` and random seeds are parameters.
 
 mod builtins;
+mod decimal;
 mod error;
 mod exec;
 mod gofmt;

@@ -394,7 +394,7 @@ impl<'a> Lexer<'a> {
                 '"' => {
                     self.scan_quoted('"', "unterminated quoted string")?;
                     let raw = &self.src[start..self.pos];
-                    let val = unquote(raw).ok_or((line, format!("bad string syntax: {raw}")))?;
+                    let val = unquote(raw).ok_or((line, "invalid syntax".to_string()))?;
                     self.emit(Tok::Str(val, raw.to_string()), start, line);
                 }
                 '`' => {

@@ -32,6 +32,14 @@ pub(crate) fn strval(v: &Value) -> String {
     }
 }
 
+/// Go's check for a variadic function with one fixed parameter.
+fn at_least(name: &str, a: &[Value]) -> Result<(), Error> {
+    if a.is_empty() {
+        return Err(Error::arg(format!("wrong number of args for {name}: want at least 1 got 0")));
+    }
+    Ok(())
+}
+
 fn arity(name: &str, a: &[Value], n: usize) -> Result<(), Error> {
     builtins::want(name, a, n)
 }
@@ -58,13 +66,44 @@ fn to_i64(v: &Value) -> i64 {
         Value::Int(i) => *i,
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
-        Value::String(s) => {
-            let t = s.trim_start_matches('0');
-            let t = if t.is_empty() && !s.is_empty() { "0" } else { t };
-            t.parse::<i64>().or_else(|_| t.parse::<f64>().map(|f| f as i64)).unwrap_or(0)
-        }
+        Value::String(s) => go_parse_int(trim_zero_decimal(s)).unwrap_or(0),
         _ => 0,
     }
+}
+
+/// cast's `trimZeroDecimal`: "1.000" is read as "1".
+fn trim_zero_decimal(s: &str) -> &str {
+    match s.split_once('.') {
+        Some((int, frac)) if !int.is_empty() && !frac.is_empty() && frac.bytes().all(|b| b == b'0') => int,
+        _ => s,
+    }
+}
+
+/// `strconv.ParseInt(s, 0, 64)`: optional sign, `0x`/`0o`/`0b`/leading-0 octal, `_` only
+/// after a prefix.
+fn go_parse_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (digits, radix, prefixed) = if let Some(h) = lower.strip_prefix("0x") {
+        (h.to_string(), 16, true)
+    } else if let Some(b) = lower.strip_prefix("0b") {
+        (b.to_string(), 2, true)
+    } else if let Some(o) = lower.strip_prefix("0o") {
+        (o.to_string(), 8, true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (lower[1..].to_string(), 8, true)
+    } else {
+        (lower.clone(), 10, false)
+    };
+    if digits.is_empty() || (!prefixed && digits.contains('_')) {
+        return None;
+    }
+    let v = i64::from_str_radix(&digits.replace('_', ""), radix).ok()?;
+    Some(if neg { -v } else { v })
 }
 
 /// `cast.ToFloat64`.
@@ -187,9 +226,10 @@ pub fn yaml_functions() -> FuncMap {
         Ok(match yaml::from_yaml(s(a, 0)?) {
             Ok(v @ Value::Map(_)) => v,
             Ok(Value::Nil) => Value::map(Map::new()),
-            Ok(_) => error_map(
-                "error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {}",
-            ),
+            Ok(other) => error_map(&format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                json_kind(&other.to_json())
+            )),
             Err(e) => error_map(&e.to_string()),
         })
     });
@@ -199,7 +239,7 @@ pub fn yaml_functions() -> FuncMap {
             Ok(v @ Value::List(_)) => v,
             Ok(Value::Nil) => Value::list(Vec::new()),
             Ok(_) => Value::list(vec![Value::string(
-                "error unmarshaling JSON: json: cannot unmarshal object into Go value of type []interface {}",
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}",
             )]),
             Err(e) => Value::list(vec![Value::string(e.to_string())]),
         })
@@ -234,16 +274,25 @@ fn error_map(msg: &str) -> Value {
     Value::map(m)
 }
 
+/// Go's `strings.Title`: a letter after a separator is upper-cased. ASCII separators are
+/// everything but letters, digits and `_`; beyond ASCII only spaces separate.
 fn title(s: &str) -> String {
+    let is_separator = |c: char| {
+        if c.is_ascii() {
+            !(c.is_ascii_alphanumeric() || c == '_')
+        } else {
+            !c.is_alphanumeric() && c.is_whitespace()
+        }
+    };
     let mut out = String::with_capacity(s.len());
-    let mut prev_letter = false;
+    let mut prev_sep = true;
     for c in s.chars() {
-        if !prev_letter && c.is_alphabetic() {
+        if prev_sep {
             out.extend(c.to_uppercase());
         } else {
             out.push(c);
         }
-        prev_letter = c.is_alphanumeric() || c == '_' || c == '\'';
+        prev_sep = is_separator(c);
     }
     out
 }
@@ -339,13 +388,22 @@ fn strings(f: &mut FuncMap) {
         let (start, end, x) = (i(a, 0)?, i(a, 1)?, s(a, 2)?);
         let b = x.as_bytes();
         let len = b.len() as i64;
+        // Sprig slices the string; out-of-range bounds are Go runtime panics
         let (st, en) = if start < 0 {
-            (0, end.clamp(0, len))
+            (0, end)
         } else if end < 0 || end > len {
-            (start.min(len), len)
+            (start, len)
         } else {
-            (start.min(end), end)
+            (start, end)
         };
+        if en > len || en < 0 {
+            return Err(Error::func(format!(
+                "runtime error: slice bounds out of range [:{en}] with length {len}"
+            )));
+        }
+        if st > en {
+            return Err(Error::func(format!("runtime error: slice bounds out of range [{st}:{en}]")));
+        }
         Ok(Value::string(String::from_utf8_lossy(&b[st as usize..en as usize]).into_owned()))
     });
     add(f, "trunc", |a| {
@@ -444,8 +502,19 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "camelcase", |a| {
         arity("camelcase", a, 1)?;
+        // xstrings.ToCamelCase: words split at separators, each capitalised, rest lower-cased
         let x = s(a, 0)?;
-        Ok(Value::string(x.split('_').map(title).collect::<String>()))
+        let out: String = x
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                let mut cs = w.chars();
+                cs.next()
+                    .map(|f| f.to_uppercase().chain(cs.flat_map(char::to_lowercase)).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect();
+        Ok(Value::string(out))
     });
     add(f, "swapcase", |a| {
         arity("swapcase", a, 1)?;
@@ -469,7 +538,7 @@ fn strings(f: &mut FuncMap) {
     add(f, "toStrings", |a| {
         arity("toStrings", a, 1)?;
         Ok(Value::list(match &a[0] {
-            Value::List(l) => l.iter().map(|x| Value::string(strval(x))).collect(),
+            Value::List(l) => l.iter().filter(|x| !x.is_nil()).map(|x| Value::string(strval(x))).collect(),
             Value::Nil => Vec::new(),
             other => vec![Value::string(strval(other))],
         }))
@@ -578,14 +647,15 @@ fn lists(f: &mut FuncMap) {
         add(f, name, move |a| {
             arity(name, a, 1)?;
             let v = l("find rest", &a[0])?;
-            Ok(if v.is_empty() { Value::Nil } else { Value::list(v[1..].to_vec()) })
+            // Sprig returns a typed nil slice, which prints as []
+            Ok(Value::list(v.get(1..).map(<[Value]>::to_vec).unwrap_or_default()))
         });
     }
     for name in ["initial", "mustInitial"] {
         add(f, name, move |a| {
             arity(name, a, 1)?;
             let v = l("find initial", &a[0])?;
-            Ok(if v.is_empty() { Value::Nil } else { Value::list(v[..v.len() - 1].to_vec()) })
+            Ok(Value::list(v.get(..v.len().saturating_sub(1)).map(<[Value]>::to_vec).unwrap_or_default()))
         });
     }
     for name in ["reverse", "mustReverse"] {
@@ -658,41 +728,44 @@ fn lists(f: &mut FuncMap) {
     }
     add(f, "until", |a| {
         arity("until", a, 1)?;
-        let n = i(a, 0)?.clamp(-(1 << 20), 1 << 20);
-        let v: Vec<Value> = if n >= 0 {
-            (0..n).map(Value::Int).collect()
-        } else {
-            (n + 1..=0).rev().map(Value::Int).collect()
-        };
-        Ok(Value::list(v))
+        let n = i(a, 0)?;
+        Ok(Value::list(until_step(0, n, if n < 0 { -1 } else { 1 }).into_iter().map(Value::Int).collect()))
     });
     add(f, "untilStep", |a| {
         arity("untilStep", a, 3)?;
-        let (start, stop, step) = (i(a, 0)?, i(a, 1)?, i(a, 2)?);
-        let mut v = Vec::new();
-        let mut x = start;
-        while step != 0 && ((step > 0 && x < stop) || (step < 0 && x > stop)) && v.len() < 1 << 20 {
-            v.push(Value::Int(x));
-            x += step;
-        }
-        Ok(Value::list(v))
+        Ok(Value::list(until_step(i(a, 0)?, i(a, 1)?, i(a, 2)?).into_iter().map(Value::Int).collect()))
     });
     add(f, "seq", |a| {
-        let n: Vec<i64> = a.iter().map(to_i64).collect();
-        let (start, step, end) = match n.as_slice() {
-            [] => return Ok(Value::string("")),
-            [e] => (1, 1, *e),
-            [st, e] => (*st, if st <= e { 1 } else { -1 }, *e),
-            [st, sp, e, ..] => (*st, *sp, *e),
+        let n = (0..a.len()).map(|k| i(a, k)).collect::<Result<Vec<i64>, Error>>()?;
+        let items = match n.as_slice() {
+            [end] => {
+                let inc = if *end < 1 { -1 } else { 1 };
+                until_step(1, end + inc, inc)
+            }
+            [start, end] => {
+                let inc = if end < start { -1 } else { 1 };
+                until_step(*start, end + inc, inc)
+            }
+            [start, step, end] => {
+                let inc = if end < start { -1 } else { 1 };
+                if end < start && *step > 0 { Vec::new() } else { until_step(*start, end + inc, *step) }
+            }
+            _ => Vec::new(),
         };
-        let mut out = Vec::new();
-        let mut x = start;
-        while step != 0 && ((step > 0 && x <= end) || (step < 0 && x >= end)) && out.len() < 1 << 20 {
-            out.push(x.to_string());
-            x += step;
-        }
-        Ok(Value::string(out.join(" ")))
+        Ok(Value::string(items.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")))
     });
+}
+
+/// Sprig's `untilStep` (capped so a template cannot allocate without bound).
+fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
+    let mut v = Vec::new();
+    let mut x = start;
+    let going = |x: i64| if stop < start { step < 0 && x > stop } else { step > 0 && x < stop };
+    while going(x) && v.len() < 1 << 20 {
+        v.push(x);
+        x = x.saturating_add(step);
+    }
+    v
 }
 
 fn dicts(f: &mut FuncMap) {
@@ -794,27 +867,41 @@ fn dicts(f: &mut FuncMap) {
             match cur.get(s(a, n)?) {
                 Some(v) if n + 1 == nkeys => return Ok(v.clone()),
                 Some(Value::Map(inner)) => cur = inner,
-                _ => return Ok(default.clone()),
+                Some(other) => {
+                    let t = if other.is_nil() { "nil".to_string() } else { other.type_name() };
+                    return Err(Error::func(format!(
+                        "interface conversion: interface {{}} is {t}, not map[string]interface {{}}"
+                    )));
+                }
+                None => return Ok(default.clone()),
             }
         }
         Ok(default.clone())
     });
 }
 
-/// mergo semantics: fill missing (or, when `overwrite`, non-empty) keys, recursing into maps.
+/// mergo's map merge as Sprig calls it on `map[string]interface{}`: nested maps merge
+/// recursively; a destination value that is missing or empty (nil, false, 0, "", empty
+/// list/map) takes the source value; with `overwrite` every source value wins (even empty
+/// ones), except that a non-empty map or list already in the destination is kept when
+/// merging without overwrite.
 fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {
-    for (k, v) in src {
-        match (dst.get_mut(k), v) {
-            (Some(Value::Map(d)), Value::Map(s)) => merge_into(Arc::make_mut(d), s, overwrite),
-            (Some(existing), v) => {
-                if !is_empty(v) && (overwrite || is_empty(existing)) {
-                    *existing = v.clone();
-                }
+    for (k, sv) in src {
+        if sv.is_nil() {
+            if overwrite {
+                dst.insert(k.clone(), Value::Nil);
             }
-            (None, v) => {
-                dst.insert(k.clone(), v.clone());
-            }
+            continue;
         }
+        if let (Some(Value::Map(d)), Value::Map(s)) = (dst.get_mut(k), sv) {
+            merge_into(Arc::make_mut(d), s, overwrite);
+            continue;
+        }
+        let dst_empty = dst.get(k).is_none_or(is_empty);
+        if !dst_empty && !overwrite {
+            continue;
+        }
+        dst.insert(k.clone(), sv.clone());
     }
 }
 
@@ -828,7 +915,10 @@ fn math(f: &mut FuncMap) {
         arity("sub", a, 2)?;
         Ok(Value::Int(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))
     });
-    add(f, "mul", |a| Ok(Value::Int(a.iter().map(to_i64).fold(1i64, i64::wrapping_mul))));
+    add(f, "mul", |a| {
+        at_least("mul", a)?;
+        Ok(Value::Int(a.iter().map(to_i64).fold(1i64, i64::wrapping_mul)))
+    });
     add(f, "div", |a| {
         arity("div", a, 2)?;
         let d = to_i64(&a[1]);
@@ -846,25 +936,46 @@ fn math(f: &mut FuncMap) {
         Ok(Value::Int(to_i64(&a[0]).wrapping_rem(d)))
     });
     for name in ["max", "biggest"] {
-        add(f, name, |a| Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0))));
+        add(f, name, move |a| {
+            at_least(name, a)?;
+            Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+        });
     }
-    add(f, "min", |a| Ok(Value::Int(a.iter().map(to_i64).min().unwrap_or(0))));
-    add(f, "addf", |a| Ok(Value::Float(a.iter().map(to_f64).sum())));
-    add(f, "add1f", |a| {
+    add(f, "min", |a| {
+        at_least("min", a)?;
+        Ok(Value::Int(a.iter().map(to_i64).min().unwrap_or(0)))
+    });
+    use crate::decimal::{Dec, fold};
+    let floats = |a: &[Value]| a.iter().map(to_f64).collect::<Vec<f64>>();
+    add(f, "addf", move |a| Ok(Value::Float(fold(&floats(a), Dec::add, |x, y| x + y))));
+    add(f, "add1f", move |a| {
         arity("add1f", a, 1)?;
-        Ok(Value::Float(to_f64(&a[0]) + 1.0))
+        Ok(Value::Float(fold(&[to_f64(&a[0]), 1.0], Dec::add, |x, y| x + y)))
     });
-    add(f, "subf", |a| {
-        let (first, rest) = a.split_first().ok_or_else(|| Error::arg("wrong number of args for subf"))?;
-        Ok(Value::Float(rest.iter().fold(to_f64(first), |acc, x| acc - to_f64(x))))
+    add(f, "subf", move |a| {
+        at_least("subf", a)?;
+        Ok(Value::Float(fold(&floats(a), Dec::sub, |x, y| x - y)))
     });
-    add(f, "mulf", |a| Ok(Value::Float(a.iter().map(to_f64).product())));
-    add(f, "divf", |a| {
-        let (first, rest) = a.split_first().ok_or_else(|| Error::arg("wrong number of args for divf"))?;
-        Ok(Value::Float(rest.iter().fold(to_f64(first), |acc, x| acc / to_f64(x))))
+    add(f, "mulf", move |a| {
+        at_least("mulf", a)?;
+        Ok(Value::Float(fold(&floats(a), Dec::mul, |x, y| x * y)))
     });
-    add(f, "maxf", |a| Ok(Value::Float(a.iter().map(to_f64).fold(f64::MIN, f64::max))));
-    add(f, "minf", |a| Ok(Value::Float(a.iter().map(to_f64).fold(f64::MAX, f64::min))));
+    add(f, "divf", move |a| {
+        at_least("divf", a)?;
+        let v = floats(a);
+        if v[1..].contains(&0.0) {
+            return Err(Error::func("decimal division by 0"));
+        }
+        Ok(Value::Float(fold(&v, Dec::div, |x, y| x / y)))
+    });
+    add(f, "maxf", |a| {
+        at_least("maxf", a)?;
+        Ok(Value::Float(a.iter().map(to_f64).fold(f64::MIN, f64::max)))
+    });
+    add(f, "minf", |a| {
+        at_least("minf", a)?;
+        Ok(Value::Float(a.iter().map(to_f64).fold(f64::MAX, f64::min)))
+    });
     add(f, "floor", |a| {
         arity("floor", a, 1)?;
         Ok(Value::Float(to_f64(&a[0]).floor()))
@@ -924,7 +1035,10 @@ fn encoding(f: &mut FuncMap) {
             | Err(base64::DecodeError::InvalidLastSymbol(at, _)) => {
                 format!("illegal base64 data at input byte {at}")
             }
-            Err(_) => format!("illegal base64 data at input byte {}", s(a, 0)?.len()),
+            // an incomplete final quantum is reported at its start, as Go does
+            Err(_) => {
+                format!("illegal base64 data at input byte {}", s(a, 0)?.len().saturating_sub(1) / 4 * 4)
+            }
         }))
     });
     add(f, "b32enc", |a| {
@@ -933,9 +1047,10 @@ fn encoding(f: &mut FuncMap) {
     });
     add(f, "b32dec", |a| {
         arity("b32dec", a, 1)?;
-        Ok(Value::string(match base32_decode(s(a, 0)?) {
-            Some(b) => String::from_utf8_lossy(&b).into_owned(),
-            None => "illegal base32 data".to_string(),
+        let text = s(a, 0)?;
+        Ok(Value::string(match base32_decode(text) {
+            Some(b) if text.len() % 8 == 0 => String::from_utf8_lossy(&b).into_owned(),
+            _ => format!("illegal base32 data at input byte {}", text.len().saturating_sub(1) / 8 * 8),
         }))
     });
     add(f, "sha256sum", |a| {
@@ -1125,6 +1240,41 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// Go's `Regexp.Split`: empty matches at the edges do not produce empty pieces.
+fn go_regex_split<'t>(r: &regex::Regex, s: &'t str, n: i64) -> Vec<&'t str> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if r.as_str().is_empty() {
+        // an empty pattern splits into characters
+        let mut out: Vec<&str> = Vec::new();
+        for (i, c) in s.char_indices() {
+            if n > 0 && out.len() as i64 == n - 1 {
+                out.push(&s[i..]);
+                return out;
+            }
+            out.push(&s[i..i + c.len_utf8()]);
+        }
+        return out;
+    }
+    let mut out = Vec::new();
+    let (mut beg, mut end) = (0, 0);
+    for m in r.find_iter(s) {
+        if n > 0 && out.len() as i64 == n - 1 {
+            break;
+        }
+        end = m.start();
+        if m.end() != 0 {
+            out.push(&s[beg..end]);
+        }
+        beg = m.end();
+    }
+    if end != s.len() {
+        out.push(&s[beg..]);
+    }
+    out
+}
+
 fn regexes(f: &mut FuncMap) {
     fn re(p: &str) -> Result<regex::Regex, Error> {
         regex::Regex::new(p).map_err(|e| Error::func(format!("error parsing regexp: {e}")))
@@ -1170,12 +1320,7 @@ fn regexes(f: &mut FuncMap) {
             let n = i(a, 2)?;
             let r = re(s(a, 0)?)?;
             let x = s(a, 1)?;
-            let parts: Vec<Value> = if n < 0 {
-                r.split(x).map(Value::from).collect()
-            } else {
-                r.splitn(x, n as usize).map(Value::from).collect()
-            };
-            Ok(Value::list(parts))
+            Ok(Value::list(go_regex_split(&r, x, n).into_iter().map(Value::from).collect()))
         });
     }
     add(f, "regexQuoteMeta", |a| {
