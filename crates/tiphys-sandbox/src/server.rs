@@ -279,7 +279,7 @@ fn filter_of(target: &Target, params: &Params) -> Result<Filter> {
 }
 
 /// The JSON of a stored object as served for `rt` (custom resources take the requested version).
-pub(crate) fn render(rt: &ResourceType, stored: &Stored) -> String {
+pub fn render(rt: &ResourceType, stored: &Stored) -> String {
     if rt.custom
         && let Ok(mut v) = stored.value()
         && v["apiVersion"].as_str() != Some(rt.api_version().as_str())
@@ -416,28 +416,7 @@ async fn resource(
             if as_table {
                 return Ok(ok_json(&table::list_table(&target.rt, &page, now)));
             }
-            let mut meta = json!({"resourceVersion": page.rv.to_string()});
-            if let Some(c) = &page.continue_token {
-                meta["continue"] = json!(c);
-            }
-            if let Some(r) = page.remaining {
-                meta["remainingItemCount"] = json!(r);
-            }
-            let mut out =
-                String::with_capacity(page.items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 256);
-            out.push_str(&format!(
-                "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{},\"items\":[",
-                target.rt.kind,
-                target.rt.api_version(),
-                meta
-            ));
-            for (i, item) in page.items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&render(&target.rt, item));
-            }
-            out.push_str("]}");
+            let out = page.to_json(&target.rt);
             Ok(json_response(200, out, "application/json"))
         }
         (Method::GET, Some(name)) => {

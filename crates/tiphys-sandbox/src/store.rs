@@ -154,6 +154,33 @@ pub struct ListPage {
     pub remaining: Option<u64>,
 }
 
+impl ListPage {
+    /// The `<Kind>List` body, concatenated from the stored JSON without re-serializing.
+    pub fn to_json(&self, rt: &ResourceType) -> String {
+        let mut meta = json!({"resourceVersion": self.rv.to_string()});
+        if let Some(c) = &self.continue_token {
+            meta["continue"] = json!(c);
+        }
+        if let Some(r) = self.remaining {
+            meta["remainingItemCount"] = json!(r);
+        }
+        let mut out = String::with_capacity(self.items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 256);
+        out.push_str(&format!(
+            "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{meta},\"items\":[",
+            rt.kind,
+            rt.api_version()
+        ));
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&crate::server::render(rt, item));
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
 type ObjKey = (Arc<GroupResource>, String, String);
 
 /// One `((namespace, name), object)` entry of a resource's map.
