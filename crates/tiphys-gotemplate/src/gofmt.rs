@@ -49,6 +49,7 @@ pub(crate) fn float_g(f: f64) -> String {
 pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::new();
     let mut argi = 0;
+    let mut reordered = false;
     let mut chars = format.char_indices().peekable();
     while let Some((_, c)) = chars.next() {
         if c != '%' {
@@ -56,6 +57,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             continue;
         }
         let mut spec = Spec::default();
+        let mut good_index = true;
         // flags
         while let Some(&(_, f)) = chars.peek() {
             match f {
@@ -68,6 +70,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             }
             chars.next();
         }
+        arg_index(&mut chars, &mut argi, &mut reordered, &mut good_index, args.len());
         // width
         if chars.peek().is_some_and(|&(_, c)| c == '*') {
             chars.next();
@@ -88,6 +91,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         // precision
         if chars.peek().is_some_and(|&(_, c)| c == '.') {
             chars.next();
+            arg_index(&mut chars, &mut argi, &mut reordered, &mut good_index, args.len());
             if chars.peek().is_some_and(|&(_, c)| c == '*') {
                 chars.next();
                 match args.get(argi) {
@@ -102,12 +106,17 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         if spec.minus {
             spec.zero = false;
         }
+        arg_index(&mut chars, &mut argi, &mut reordered, &mut good_index, args.len());
         let Some((_, verb)) = chars.next() else {
             out.push_str("%!(NOVERB)");
             break;
         };
         if verb == '%' {
             out.push('%');
+            continue;
+        }
+        if !good_index {
+            out.push_str(&format!("%!{verb}(BADINDEX)"));
             continue;
         }
         match args.get(argi) {
@@ -122,7 +131,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             }
         }
     }
-    if argi < args.len() {
+    if !reordered && argi < args.len() {
         out.push_str("%!(EXTRA ");
         let extra: Vec<String> =
             args[argi..]
@@ -135,6 +144,34 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         out.push(')');
     }
     out
+}
+
+/// An explicit argument index `[n]` (1-based), as Go's `argNumber` reads it.
+fn arg_index(
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    argi: &mut usize,
+    reordered: &mut bool,
+    good: &mut bool,
+    nargs: usize,
+) {
+    if chars.peek().is_none_or(|&(_, c)| c != '[') {
+        return;
+    }
+    *reordered = true;
+    let rest: String = chars.clone().map(|(_, c)| c).take_while(|c| *c != ']').collect();
+    let closed = chars.clone().map(|(_, c)| c).any(|c| c == ']');
+    if !closed {
+        chars.next();
+        *good = false;
+        return;
+    }
+    for _ in 0..=rest.chars().count() {
+        chars.next();
+    }
+    match rest[1..].parse::<usize>() {
+        Ok(n) if n >= 1 && n <= nargs => *argi = n - 1,
+        _ => *good = false,
+    }
 }
 
 fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Option<usize> {

@@ -217,9 +217,13 @@ pub(crate) fn register(f: &mut FuncMap, now: Zoned) {
             Arc::new(move |_: &mut Context<'_>, a: &[Value]| {
                 crate::builtins::want(name, a, 2)?;
                 let (layout, text) = (layout_arg(&a[0])?, layout_arg(&a[1])?);
-                parse_go(layout, text, n.time_zone()).map(|t| Value::object(Time(t))).ok_or_else(|| {
-                    Error::func(format!("parsing time \"{text}\" as \"{layout}\": cannot parse"))
-                })
+                match parse_go(layout, text, n.time_zone()) {
+                    Some(t) => Ok(Value::object(Time(t))),
+                    None if name == "toDate" => Ok(Value::object(Time(zero_time()))),
+                    None => {
+                        Err(Error::func(format!("parsing time \"{text}\" as \"{layout}\": cannot parse")))
+                    }
+                }
             }),
         );
     }
@@ -410,4 +414,9 @@ fn round_duration(u: u128) -> String {
         }
     }
     "0s".into()
+}
+
+/// Go's zero `time.Time` (what `toDate` returns for unparsable input).
+fn zero_time() -> Zoned {
+    jiff::civil::date(1, 1, 1).at(0, 0, 0, 0).to_zoned(jiff::tz::TimeZone::UTC).unwrap_or_default()
 }
