@@ -44,6 +44,15 @@ fn apply(
     server_side_apply(live, config, manager, force, &apps(), now)
 }
 
+/// The Deployment applied by `kubectl` with 3 replicas, then scaled to 5 by `scaler` (an
+/// ordinary write, as `kubectl scale` or an HPA does).
+fn applied_then_scaled_by(scaler: &str) -> Value {
+    let applied = apply(None, &deployment(3, "nginx:1"), "kubectl", false, T0).expect("applies");
+    let mut scaled = applied.clone();
+    scaled["spec"]["replicas"] = json!(5);
+    update_managed_fields(Some(&applied), &scaled, scaler, &apps(), T1).expect("update")
+}
+
 fn entries(object: &Value) -> Vec<(String, Operation)> {
     managed_fields(object).expect("decodes").into_iter().map(|e| (e.manager, e.operation)).collect()
 }
@@ -93,11 +102,7 @@ fn reapplying_the_same_config_changes_nothing_but_the_time() {
 
 #[test]
 fn a_field_changed_by_another_writer_conflicts_with_the_api_server_message() {
-    let applied = apply(None, &deployment(3, "nginx:1"), "kubectl", false, T0).expect("applies");
-    let mut scaled = applied.clone();
-    scaled["spec"]["replicas"] = json!(5);
-    let scaled =
-        update_managed_fields(Some(&applied), &scaled, "kubectl-scale", &apps(), T1).expect("update");
+    let scaled = applied_then_scaled_by("kubectl-scale");
     assert_eq!(
         entries(&scaled),
         vec![("kubectl".into(), Operation::Apply), ("kubectl-scale".into(), Operation::Update)]
@@ -117,10 +122,7 @@ fn a_field_changed_by_another_writer_conflicts_with_the_api_server_message() {
 
 #[test]
 fn dropping_a_contested_field_from_the_config_avoids_the_conflict() {
-    let applied = apply(None, &deployment(3, "nginx:1"), "kubectl", false, T0).expect("applies");
-    let mut scaled = applied.clone();
-    scaled["spec"]["replicas"] = json!(5);
-    let scaled = update_managed_fields(Some(&applied), &scaled, "hpa", &apps(), T1).expect("update");
+    let scaled = applied_then_scaled_by("hpa");
     let mut config = deployment(3, "nginx:2");
     if let Some(s) = config["spec"].as_object_mut() {
         s.remove("replicas");
@@ -132,11 +134,7 @@ fn dropping_a_contested_field_from_the_config_avoids_the_conflict() {
 
 #[test]
 fn force_takes_ownership_from_the_other_manager() {
-    let applied = apply(None, &deployment(3, "nginx:1"), "kubectl", false, T0).expect("applies");
-    let mut scaled = applied.clone();
-    scaled["spec"]["replicas"] = json!(5);
-    let scaled =
-        update_managed_fields(Some(&applied), &scaled, "kubectl-scale", &apps(), T1).expect("update");
+    let scaled = applied_then_scaled_by("kubectl-scale");
     let out = apply(Some(&scaled), &deployment(3, "nginx:1"), "kubectl", true, T2).expect("forced");
     assert_eq!(out["spec"]["replicas"], json!(3));
     assert_eq!(entries(&out), vec![("kubectl".into(), Operation::Apply)], "kubectl-scale owned nothing else");
