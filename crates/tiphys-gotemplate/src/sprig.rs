@@ -1240,6 +1240,26 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// Go's wording for the common regexp syntax errors (`regexp/syntax` error codes).
+fn go_regexp_error(pattern: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    let from = |c: char| pattern.rfind(c).map_or(pattern, |i| &pattern[i..]);
+    if text.contains("unclosed character class") {
+        format!("missing closing ]: `{}`", from('['))
+    } else if text.contains("unclosed group") {
+        format!("missing closing ): `{pattern}`")
+    } else if text.contains("unopened group") {
+        format!("unexpected ): `{pattern}`")
+    } else if text.contains("repetition operator missing expression") {
+        format!("missing argument to repetition operator: `{}`", pattern.chars().next().unwrap_or('*'))
+    } else {
+        format!(
+            "invalid regexp `{pattern}`: {}",
+            text.lines().last().unwrap_or("").trim_start_matches("error: ")
+        )
+    }
+}
+
 /// Go's `Regexp.Split`: empty matches at the edges do not produce empty pieces.
 fn go_regex_split<'t>(r: &regex::Regex, s: &'t str, n: i64) -> Vec<&'t str> {
     if n == 0 {
@@ -1277,7 +1297,8 @@ fn go_regex_split<'t>(r: &regex::Regex, s: &'t str, n: i64) -> Vec<&'t str> {
 
 fn regexes(f: &mut FuncMap) {
     fn re(p: &str) -> Result<regex::Regex, Error> {
-        regex::Regex::new(p).map_err(|e| Error::func(format!("error parsing regexp: {e}")))
+        regex::Regex::new(p)
+            .map_err(|e| Error::func(format!("error parsing regexp: {}", go_regexp_error(p, &e))))
     }
     add(f, "regexMatch", |a| {
         arity("regexMatch", a, 2)?;

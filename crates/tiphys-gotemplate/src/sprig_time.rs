@@ -220,9 +220,10 @@ pub(crate) fn register(f: &mut FuncMap, now: Zoned) {
                 match parse_go(layout, text, n.time_zone()) {
                     Some(t) => Ok(Value::object(Time(t))),
                     None if name == "toDate" => Ok(Value::object(Time(zero_time()))),
-                    None => {
-                        Err(Error::func(format!("parsing time \"{text}\" as \"{layout}\": cannot parse")))
-                    }
+                    None => Err(Error::func(format!(
+                        "parsing time {text:?} as {layout:?}: cannot parse {text:?} as {:?}",
+                        first_layout_element(layout)
+                    ))),
                 }
             }),
         );
@@ -419,4 +420,13 @@ fn round_duration(u: u128) -> String {
 /// Go's zero `time.Time` (what `toDate` returns for unparsable input).
 fn zero_time() -> Zoned {
     jiff::civil::date(1, 1, 1).at(0, 0, 0, 0).to_zoned(jiff::tz::TimeZone::UTC).unwrap_or_default()
+}
+
+/// The first element of a Go layout (`2006` of `2006-01-02`), for Go's parse error text.
+fn first_layout_element(layout: &str) -> &str {
+    const ELEMENTS: &[&str] = &[
+        "January", "Monday", "2006", "Jan", "Mon", "MST", "-07:00", "-0700", "Z07:00", "01", "02", "03",
+        "04", "05", "06", "15", "_2", "PM", "pm", "1", "2", "3", "4", "5",
+    ];
+    ELEMENTS.iter().copied().find(|e| layout.starts_with(e)).unwrap_or_else(|| layout.get(..1).unwrap_or(""))
 }
