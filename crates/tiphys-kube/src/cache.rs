@@ -255,12 +255,13 @@ async fn watch_type(client: kube::Client, info: ApiResourceInfo, shared: Arc<Sha
     let api: Api<DynamicObject> = Api::all_with(client, &info.api_resource());
     loop {
         let stream = watcher::watcher(api.clone(), watcher::Config::default()).default_backoff();
-        let resync = tokio::time::sleep(shared.resync_interval);
-        tokio::pin!(stream, resync);
+        tokio::pin!(stream);
+        // Armed when a list completes, so a slow list is never cut short by its own resync.
+        let mut resync: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
         let mut listed: Vec<Value> = Vec::new();
         loop {
             let event = tokio::select! {
-                _ = &mut resync => break,
+                _ = async { if let Some(timer) = resync.as_mut() { timer.await } else { std::future::pending().await } } => break,
                 event = stream.next() => event,
             };
             match event {
@@ -274,6 +275,7 @@ async fn watch_type(client: kube::Client, info: ApiResourceInfo, shared: Arc<Sha
                     let objects = std::mem::take(&mut listed);
                     shared.apply(IndexEvent::Replace { kind: kind.clone(), objects });
                     shared.unsynced.send_if_modified(|u| u.remove(&kind));
+                    resync = Some(Box::pin(tokio::time::sleep(shared.resync_interval)));
                 }
                 Some(Ok(Event::Apply(object))) => {
                     shared.apply(IndexEvent::Upsert(typed(object, &info).unwrap_or_default()));
