@@ -28,8 +28,7 @@
 //! - for custom resources, [`apply_strategic_merge_patch`] is a merge patch, whereas the API
 //!   server answers 415 (check [`schema::is_builtin`] to do the same);
 //! - server-side apply does not cap the number of `Update` entries (upstream folds the oldest
-//!   beyond ten into `ancient-changes`) and leaves emptied parent objects in place after
-//!   removing a field.
+//!   beyond ten into `ancient-changes`).
 
 mod error;
 mod fieldset;

@@ -439,6 +439,14 @@ fn merge_list(live: Value, applied: &Value, list: ListType, cursor: Cursor) -> V
     Value::Array(out)
 }
 
+fn is_empty_container(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
+
 /// Removes the field or list element at `path`; missing paths are ignored.
 fn remove_path(value: &mut Value, path: &[PathElement], cursor: Cursor) {
     let Some((first, rest)) = path.split_first() else { return };
@@ -467,6 +475,11 @@ fn remove_path(value: &mut Value, path: &[PathElement], cursor: Cursor) {
                         items.retain(|item| value.as_ref() != Some(item));
                     }
                     (child, _, _) => remove_path(child, rest, child_cursor),
+                }
+                // Like structured-merge-diff, a map or list the removal emptied goes too (one
+                // level: upstream turns it into null, which decoding then drops).
+                if rest.len() == 1 && map.get(name).is_some_and(is_empty_container) {
+                    map.shift_remove(name);
                 }
             }
         }

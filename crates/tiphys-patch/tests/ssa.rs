@@ -191,6 +191,18 @@ fn fields_and_list_elements_dropped_from_the_config_are_removed() {
     smaller["metadata"]["finalizers"] = json!(["example.com/a"]);
     let out = apply(Some(&first), &smaller, "kubectl", false, T1).expect("applies");
     assert_eq!(out["metadata"]["labels"], json!({"app": "nginx"}));
+
+    // Removing the last element of a map or list removes the emptied map or list.
+    let mut bare = smaller.clone();
+    if let Some(metadata) = bare["metadata"].as_object_mut() {
+        metadata.remove("labels");
+        metadata.remove("finalizers");
+    }
+    let emptied = apply(Some(&out), &bare, "kubectl", false, T2).expect("applies");
+    assert_eq!(
+        emptied["metadata"],
+        json!({"name": "nginx-deployment", "managedFields": emptied["metadata"]["managedFields"]})
+    );
     assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([{"name": "nginx", "image": "nginx:1"}]));
     assert_eq!(out["metadata"]["finalizers"], json!(["example.com/a"]));
 }
