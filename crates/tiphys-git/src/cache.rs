@@ -199,13 +199,17 @@ impl GitCache {
         }
     }
 
-    /// `git ls-remote`: every ref of the remote with its SHA (peeled tags included). This is
-    /// the cheap "did it move?" check.
+    /// Every ref of the remote with its SHA (peeled tags included), like `git ls-remote`: the
+    /// cheap "did it move?" check. Plain `http://` and `git://` remotes are read natively in
+    /// one round trip; everything else runs `git ls-remote`.
     pub fn ls_remote(
         &self,
         url: &str,
         creds: Option<&Credentials>,
     ) -> Result<Vec<(String, String)>, GitError> {
+        if let Some(result) = crate::refs::advertised_refs(url, creds, self.config.timeout) {
+            return result;
+        }
         let mut cmd = self.command(creds, None)?;
         cmd.arg("ls-remote").arg("--").arg(url);
         let out = self.run(cmd, url, "ls-remote", creds)?;

@@ -14,6 +14,7 @@
 
 mod cache;
 mod creds;
+mod refs;
 mod resolve;
 pub mod semver;
 #[cfg(feature = "test-support")]

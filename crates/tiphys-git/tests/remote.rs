@@ -137,6 +137,23 @@ fn an_unresponsive_server_times_out_within_the_bound() {
 }
 
 #[test]
+fn native_ref_advertisement_matches_git_ls_remote() {
+    let w = world();
+    let daemon = GitDaemon::start(&w.dir.path().join("served")).unwrap();
+    let c = cache(&w, Duration::from_secs(20));
+    // A local path always goes through `git ls-remote`: the reference answer.
+    let mut by_git = c.ls_remote(&w.repo.bare.to_string_lossy(), None).unwrap();
+    let mut over_http = c.ls_remote(&w.server.url("app"), Some(&good())).unwrap();
+    let mut over_daemon = c.ls_remote(&daemon.url("app"), None).unwrap();
+    for refs in [&mut by_git, &mut over_http, &mut over_daemon] {
+        refs.sort();
+    }
+    assert!(by_git.iter().any(|(r, _)| r == "refs/tags/v1.2.3^{}"), "{by_git:?}");
+    assert_eq!(over_http, by_git);
+    assert_eq!(over_daemon, by_git);
+}
+
+#[test]
 fn git_daemon_works_too() {
     let w = world();
     let daemon = GitDaemon::start(&w.dir.path().join("served")).unwrap();
