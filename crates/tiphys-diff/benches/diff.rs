@@ -2,6 +2,9 @@
 //! server returns them (server metadata, defaults, status, last-applied annotation), with one
 //! app-level ignore rule, compared through `Differ::diff_app` like a reconcile does.
 
+mod cpu_time;
+
+use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput};
 use serde_json::{Value, json};
 use tiphys_diff::{DiffSettings, Differ, ResourceIgnoreDifferences};
@@ -66,7 +69,7 @@ fn live(d: &Value, i: usize) -> Value {
     l
 }
 
-fn bench(c: &mut Criterion) {
+fn bench<M: Measurement + 'static>(c: &mut Criterion<M>, clock: &str) {
     const APPS: usize = 100;
     let desired: Vec<Value> = (0..APPS).flat_map(desired).collect();
     let live: Vec<Value> = desired.iter().enumerate().map(|(i, d)| live(d, i)).collect();
@@ -77,7 +80,7 @@ fn bench(c: &mut Criterion) {
     let differ = Differ::new(rules, &DiffSettings::default()).unwrap_or_else(|e| panic!("{e}"));
     let check = differ.diff_app(&desired, &live, "bench", &|_| false).unwrap_or_else(|e| panic!("{e}"));
     assert!(check.synced, "the bench fixture should be in sync");
-    let mut g = c.benchmark_group("diff");
+    let mut g = c.benchmark_group(format!("diff_{clock}"));
     g.throughput(Throughput::Elements(desired.len() as u64));
     g.bench_function("diff_app_300_typical_resources", |b| {
         b.iter(|| differ.diff_app(&desired, &live, "bench", &|_| false))
@@ -86,7 +89,10 @@ fn bench(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut c = Criterion::default().configure_from_args();
-    bench(&mut c);
-    c.final_summary();
+    let mut wall = Criterion::default().configure_from_args();
+    bench(&mut wall, "wall");
+    wall.final_summary();
+    let mut cpu = Criterion::default().with_measurement(cpu_time::CpuTime).configure_from_args();
+    bench(&mut cpu, "cpu");
+    cpu.final_summary();
 }

@@ -9,7 +9,7 @@ use tiphys_resource::{GroupVersionKind, ResourceKey};
 use crate::ignore::IgnoreRules;
 use crate::managed_fields::applied_set;
 use crate::mask::mask_secret_pair;
-use crate::normalize::normalize;
+use crate::normalize::{normalize, normalized};
 use crate::predict::{Declared, Predictor};
 use crate::render::unified;
 use crate::{DiffError, DiffSettings, ResourceIgnoreDifferences};
@@ -111,34 +111,29 @@ pub fn annotation_option<'a>(obj: &'a Value, annotation: &str, name: &str) -> Op
     })
 }
 
-/// Kinds that have no namespace; desired objects of these never get the default namespace.
-const CLUSTER_SCOPED: &[(&str, &str)] = &[
-    ("", "Namespace"),
-    ("", "Node"),
-    ("", "PersistentVolume"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "VolumeAttachment"),
-    ("scheduling.k8s.io", "PriorityClass"),
-    ("networking.k8s.io", "IngressClass"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("apiregistration.k8s.io", "APIService"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-    ("certificates.k8s.io", "CertificateSigningRequest"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-];
-
 /// Whether a built-in kind is cluster-scoped (custom kinds are assumed namespaced unless the
 /// manifest leaves the namespace empty and no default applies).
 pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
-    CLUSTER_SCOPED.iter().any(|(g, k)| *g == group && *k == kind)
+    matches!(
+        (group, kind),
+        ("", "Namespace" | "Node" | "PersistentVolume")
+            | ("rbac.authorization.k8s.io", "ClusterRole" | "ClusterRoleBinding")
+            | ("apiextensions.k8s.io", "CustomResourceDefinition")
+            | ("storage.k8s.io", "StorageClass" | "CSIDriver" | "VolumeAttachment")
+            | ("scheduling.k8s.io", "PriorityClass")
+            | ("networking.k8s.io", "IngressClass")
+            | ("node.k8s.io", "RuntimeClass")
+            | ("apiregistration.k8s.io", "APIService")
+            | (
+                "admissionregistration.k8s.io",
+                "MutatingWebhookConfiguration"
+                    | "ValidatingWebhookConfiguration"
+                    | "ValidatingAdmissionPolicy"
+                    | "ValidatingAdmissionPolicyBinding"
+            )
+            | ("certificates.k8s.io", "CertificateSigningRequest")
+            | ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration")
+    )
 }
 
 /// The key an object is tracked under: a namespaced object without a namespace lives in the
@@ -221,11 +216,8 @@ impl Differ {
             Some(l) => resource_key(l, default_namespace)?,
             None => resource_key(any, default_namespace)?,
         };
-        let norm = |obj: &Value, is_desired: bool| {
-            let mut o = obj.clone();
-            normalize(&mut o, &gvk.group, &gvk.kind, &self.compare, is_desired);
-            o
-        };
+        let norm =
+            |obj: &Value, is_desired: bool| normalized(obj, &gvk.group, &gvk.kind, &self.compare, is_desired);
         let (status, mut d, mut l) = match (desired, live) {
             (Some(d), None) => {
                 let mut dn = norm(d, true);
@@ -240,7 +232,10 @@ impl Differ {
             (Some(d), Some(l)) => {
                 let dn = norm(d, true);
                 let mut ln = norm(l, false);
-                let orig = last_applied(l).map(|o| norm(&o, true));
+                let orig = last_applied(l).map(|mut o| {
+                    normalize(&mut o, &gvk.group, &gvk.kind, &self.compare, true);
+                    o
+                });
                 let ssd = match annotation_option(d, COMPARE_OPTIONS, "ServerSideDiff") {
                     Some(v) => v == "true",
                     None => self.server_side_diff,

@@ -73,14 +73,19 @@ pub fn strip_namespace(obj: &mut Value) {
     }
 }
 
-/// Removes `status` when the compare options say it is not compared for this group.
-pub fn strip_status(obj: &mut Value, group: &str, mode: StatusFieldMode) {
-    let strip = match mode {
+fn strips_status(group: &str, mode: StatusFieldMode) -> bool {
+    match mode {
         StatusFieldMode::All => true,
         StatusFieldMode::Crd => is_custom_group(group),
         StatusFieldMode::None => false,
-    };
-    if strip && let Some(m) = obj.as_object_mut() {
+    }
+}
+
+/// Removes `status` when the compare options say it is not compared for this group.
+pub fn strip_status(obj: &mut Value, group: &str, mode: StatusFieldMode) {
+    if strips_status(group, mode)
+        && let Some(m) = obj.as_object_mut()
+    {
         m.shift_remove("status");
     }
 }
@@ -125,12 +130,6 @@ pub fn normalize_role(obj: &mut Value, ignore_aggregated: bool) {
 
 /// Every normalization for one side of a comparison. `desired` also drops the namespace.
 pub fn normalize(obj: &mut Value, group: &str, kind: &str, options: &CompareOptions, desired: bool) {
-    if let Some(m) = obj.as_object_mut()
-        && let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut)
-        && meta.get("creationTimestamp").is_some_and(Value::is_null)
-    {
-        meta.shift_remove("creationTimestamp");
-    }
     strip_server_metadata(obj);
     if desired {
         strip_namespace(obj);
@@ -143,6 +142,35 @@ pub fn normalize(obj: &mut Value, group: &str, kind: &str, options: &CompareOpti
         }
         _ => {}
     }
+}
+
+/// A normalized copy of `obj` (see [`normalize`]) that never copies what normalization
+/// drops (managedFields, status, server metadata): on a reconcile those are most of the bytes.
+pub fn normalized(obj: &Value, group: &str, kind: &str, options: &CompareOptions, desired: bool) -> Value {
+    let Some(map) = obj.as_object() else { return obj.clone() };
+    let skip_status = strips_status(group, options.ignore_resource_status_field);
+    let mut out = Map::with_capacity(map.len());
+    for (k, v) in map {
+        match (k.as_str(), v) {
+            ("status", _) if skip_status => {}
+            ("metadata", Value::Object(meta)) => {
+                let kept = meta
+                    .iter()
+                    .filter(|(mk, _)| {
+                        !(SERVER_METADATA.contains(&mk.as_str()) || (desired && mk.as_str() == "namespace"))
+                    })
+                    .map(|(mk, mv)| (mk.clone(), mv.clone()))
+                    .collect();
+                out.insert(k.clone(), Value::Object(kept));
+            }
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let mut v = Value::Object(out);
+    normalize(&mut v, group, kind, options, desired);
+    v
 }
 
 #[cfg(test)]
@@ -191,6 +219,17 @@ mod tests {
         assert!(agg.get("rules").is_some());
         normalize_role(&mut agg, true);
         assert!(agg.get("rules").is_none());
+    }
+
+    #[test]
+    fn copying_normalization_equals_in_place_normalization() {
+        let o = json!({"metadata": {"name": "a", "namespace": "n", "uid": "u", "managedFields": [{}], "annotations": {LAST_APPLIED: "{}", "k": "v"}},
+            "spec": {"x": 1}, "status": {"s": 1}});
+        for desired in [true, false] {
+            let mut in_place = o.clone();
+            normalize(&mut in_place, "apps", "Deployment", &CompareOptions::default(), desired);
+            assert_eq!(normalized(&o, "apps", "Deployment", &CompareOptions::default(), desired), in_place);
+        }
     }
 
     #[test]

@@ -99,12 +99,12 @@ const QUANTITY_PARENTS: &[&str] = &[
 const INT_OR_STRING: &[&str] = &["targetPort", "port", "maxSurge", "maxUnavailable", "minAvailable"];
 
 /// Whether two scalars mean the same thing at this path.
-pub(crate) fn equivalent(path: &[String], a: &Value, b: &Value) -> bool {
+pub(crate) fn equivalent(path: &[&str], a: &Value, b: &Value) -> bool {
     if a == b {
         return true;
     }
-    let last = path.last().map(String::as_str).unwrap_or_default();
-    let parent = path.len().checked_sub(2).and_then(|i| path.get(i)).map(String::as_str).unwrap_or_default();
+    let last = path.last().copied().unwrap_or_default();
+    let parent = path.len().checked_sub(2).and_then(|i| path.get(i)).copied().unwrap_or_default();
     match (a, b) {
         (Value::Number(x), Value::Number(y)) if x.as_f64() == y.as_f64() => return true,
         (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n))
@@ -129,17 +129,17 @@ impl Predictor<'_> {
         self.merge(declared, desired, Some(live), &mut path).unwrap_or(Value::Null)
     }
 
-    fn default_matches(&self, path: &[String], parent: &Map<String, Value>, live: &Value) -> bool {
+    fn default_matches(&self, path: &[&str], parent: &Map<String, Value>, live: &Value) -> bool {
         let joined = path.join("/");
         api_default(self.group, self.kind, &joined, parent).is_some_and(|d| equivalent(path, &d, live))
     }
 
-    fn merge(
+    fn merge<'a>(
         &self,
         declared: Declared<'_>,
-        desired: &Value,
-        live: Option<&Value>,
-        path: &mut Vec<String>,
+        desired: &'a Value,
+        live: Option<&'a Value>,
+        path: &mut Vec<&'a str>,
     ) -> Option<Value> {
         match desired {
             Value::Null => None,
@@ -159,17 +159,17 @@ impl Predictor<'_> {
         }
     }
 
-    fn merge_map(
+    fn merge_map<'a>(
         &self,
         declared: Declared<'_>,
-        desired: &Map<String, Value>,
-        live: Option<&Map<String, Value>>,
-        path: &mut Vec<String>,
+        desired: &'a Map<String, Value>,
+        live: Option<&'a Map<String, Value>>,
+        path: &mut Vec<&'a str>,
     ) -> Map<String, Value> {
         let mut out = Map::new();
         if let Some(live) = live {
             for (k, lv) in live {
-                path.push(k.clone());
+                path.push(k.as_str());
                 match desired.get(k) {
                     Some(dv) => {
                         if let Some(v) = self.merge(declared.field(k), dv, Some(lv), path) {
@@ -190,7 +190,7 @@ impl Predictor<'_> {
             if live.is_some_and(|l| l.contains_key(k)) {
                 continue;
             }
-            path.push(k.clone());
+            path.push(k.as_str());
             match self.merge(declared.field(k), dv, None, path) {
                 Some(v) => {
                     out.insert(k.clone(), v);
@@ -206,18 +206,18 @@ impl Predictor<'_> {
     }
 
     /// Empty maps that mean something (a volume source) are kept even without a live value.
-    fn keeps_empty(&self, path: &[String]) -> bool {
-        path.last().is_some_and(|k| k == "emptyDir")
+    fn keeps_empty(&self, path: &[&str]) -> bool {
+        path.last().is_some_and(|k| *k == "emptyDir")
     }
 
-    fn merge_list(
+    fn merge_list<'a>(
         &self,
         declared: Declared<'_>,
-        desired: &[Value],
-        live: &[Value],
-        path: &mut Vec<String>,
+        desired: &'a [Value],
+        live: &'a [Value],
+        path: &mut Vec<&'a str>,
     ) -> Vec<Value> {
-        path.push("[]".to_string());
+        path.push("[]");
         let key = list_key(path, desired, live);
         let mut out = Vec::with_capacity(desired.len());
         match key {
@@ -256,8 +256,8 @@ impl Predictor<'_> {
 }
 
 /// The strategic-merge key of a list, if its elements can be matched by one.
-fn list_key(path: &[String], desired: &[Value], live: &[Value]) -> Option<&'static str> {
-    let field = path.len().checked_sub(2).and_then(|i| path.get(i)).map(String::as_str).unwrap_or_default();
+fn list_key(path: &[&str], desired: &[Value], live: &[Value]) -> Option<&'static str> {
+    let field = path.len().checked_sub(2).and_then(|i| path.get(i)).copied().unwrap_or_default();
     let all_have = |k: &str| {
         desired.iter().chain(live).all(|v| v.get(k).is_some_and(|x| !x.is_object() && !x.is_array()))
     };

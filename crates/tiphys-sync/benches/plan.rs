@@ -1,7 +1,11 @@
 //! Planning a 1,000-resource application: mixed kinds and waves, a few hooks, every resource
 //! live except some new ones, and some live-only resources to prune.
 
-use criterion::{Criterion};
+#[path = "../../tiphys-diff/benches/cpu_time.rs"]
+mod cpu_time;
+
+use criterion::Criterion;
+use criterion::measurement::Measurement;
 use serde_json::{Value, json};
 use tiphys_sync::{AppSyncOptions, PlanInput, SyncOperation, plan};
 
@@ -25,10 +29,10 @@ fn obj(i: usize) -> Value {
     json!({"apiVersion": api, "kind": kind, "metadata": {"name": format!("res-{i}"), "namespace": "bench", "annotations": annotations}, "spec": {"i": i}})
 }
 
-fn bench(c: &mut Criterion) {
+fn bench<M: Measurement + 'static>(c: &mut Criterion<M>, clock: &str) {
     let desired: Vec<Value> = (0..1000).map(obj).collect();
     let mut live: Vec<Value> = desired.iter().take(950).cloned().collect();
-    live.extend((1000..1050).map(obj));
+    live.extend((1001..1051).map(obj));
     let input = PlanInput {
         desired: &desired,
         live: &live,
@@ -44,11 +48,14 @@ fn bench(c: &mut Criterion) {
         ..Default::default()
     };
     assert_eq!(plan(&input).map(|p| p.tasks.len()).unwrap_or(0), 1050);
-    c.bench_function("plan_1000_resources", |b| b.iter(|| plan(&input)));
+    c.bench_function(&format!("plan_1000_resources_{clock}"), |b| b.iter(|| plan(&input)));
 }
 
 fn main() {
-    let mut c = Criterion::default().configure_from_args();
-    bench(&mut c);
-    c.final_summary();
+    let mut wall = Criterion::default().configure_from_args();
+    bench(&mut wall, "wall");
+    wall.final_summary();
+    let mut cpu = Criterion::default().with_measurement(cpu_time::CpuTime).configure_from_args();
+    bench(&mut cpu, "cpu");
+    cpu.final_summary();
 }

@@ -5,7 +5,7 @@
 //! the Argo annotation wins when both are present).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tiphys_resource::annotations::{
     HELM_HOOK, HELM_HOOK_DELETE_POLICY, HELM_HOOK_WEIGHT, HOOK, HOOK_DELETE_POLICY, SYNC_WAVE,
 };
@@ -76,66 +76,100 @@ impl HookDeletePolicy {
     }
 }
 
-/// The trimmed, non-empty values of a comma-separated annotation.
-pub fn annotation_csv<'a>(obj: &'a Value, name: &str) -> impl Iterator<Item = &'a str> {
-    obj.get("metadata")
-        .and_then(|m| m.get("annotations"))
-        .and_then(|a| a.get(name))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+/// An object's annotations, looked up once: planning reads several per object.
+#[derive(Debug, Clone, Copy)]
+pub struct Annotations<'a>(Option<&'a Map<String, Value>>);
+
+impl<'a> Annotations<'a> {
+    /// The annotations of `obj` (none when absent or malformed).
+    pub fn of(obj: &'a Value) -> Self {
+        Self(obj.get("metadata").and_then(|m| m.get("annotations")).and_then(Value::as_object))
+    }
+
+    /// One annotation's string value.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.0?.get(name)?.as_str()
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.is_some_and(|m| m.contains_key(name))
+    }
+
+    /// The trimmed, non-empty values of a comma-separated annotation.
+    pub fn csv(&self, name: &str) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.get(name).unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    /// Hook types: Argo's annotation, or Helm's when Argo's names none.
+    pub fn hook_types(&self) -> Vec<HookType> {
+        let mut types: Vec<HookType> = self.csv(HOOK).filter_map(HookType::parse).collect();
+        if types.is_empty() {
+            types = self.csv(HELM_HOOK).filter_map(HookType::from_helm).collect();
+        }
+        types.dedup();
+        types
+    }
+
+    /// `Skip` alone: the object is never applied.
+    pub fn is_skip(&self) -> bool {
+        let types = self.hook_types();
+        types.contains(&HookType::Skip) && types.len() == 1
+    }
+
+    /// Whether the object is a hook (created fresh by each sync, never part of the app's status).
+    pub fn is_hook(&self) -> bool {
+        if self.has(HOOK) {
+            return !self.is_skip();
+        }
+        self.csv(HELM_HOOK).any(|t| HookType::from_helm(t).is_some())
+    }
+
+    /// Delete policies of a hook; `BeforeHookCreation` when none is given.
+    pub fn delete_policies(&self) -> Vec<HookDeletePolicy> {
+        let mut out: Vec<HookDeletePolicy> = self
+            .csv(HOOK_DELETE_POLICY)
+            .chain(self.csv(HELM_HOOK_DELETE_POLICY))
+            .filter_map(HookDeletePolicy::parse)
+            .collect();
+        if out.is_empty() {
+            out.push(HookDeletePolicy::BeforeHookCreation);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The sync wave: `argocd.argoproj.io/sync-wave`, else `helm.sh/hook-weight`, else 0. An
+    /// unparsable value counts as absent, as upstream's `strconv.Atoi` failure does.
+    pub fn wave(&self) -> i32 {
+        let read = |name: &str| self.get(name)?.trim().parse::<i32>().ok();
+        read(SYNC_WAVE).or_else(|| read(HELM_HOOK_WEIGHT)).unwrap_or(0)
+    }
 }
 
-fn has_annotation(obj: &Value, name: &str) -> bool {
-    obj.get("metadata").and_then(|m| m.get("annotations")).and_then(|a| a.get(name)).is_some()
-}
-
-/// Hook types of an object: Argo's annotation, or Helm's when Argo's names none.
+/// Hook types of an object (see [`Annotations::hook_types`]).
 pub fn hook_types(obj: &Value) -> Vec<HookType> {
-    let mut types: Vec<HookType> = annotation_csv(obj, HOOK).filter_map(HookType::parse).collect();
-    if types.is_empty() {
-        types = annotation_csv(obj, HELM_HOOK).filter_map(HookType::from_helm).collect();
-    }
-    types.dedup();
-    types
+    Annotations::of(obj).hook_types()
 }
 
-/// `Skip` alone: the object is never applied.
+/// `Skip` alone (see [`Annotations::is_skip`]).
 pub fn is_skip(obj: &Value) -> bool {
-    let types = hook_types(obj);
-    types.contains(&HookType::Skip) && types.len() == 1
+    Annotations::of(obj).is_skip()
 }
 
-/// Whether the object is a hook (created fresh by each sync, never part of the app's status).
+/// Whether the object is a hook (see [`Annotations::is_hook`]).
 pub fn is_hook(obj: &Value) -> bool {
-    if has_annotation(obj, HOOK) {
-        return !is_skip(obj);
-    }
-    annotation_csv(obj, HELM_HOOK).any(|t| HookType::from_helm(t).is_some())
+    Annotations::of(obj).is_hook()
 }
 
-/// Delete policies of a hook; `BeforeHookCreation` when none is given.
+/// Delete policies of a hook (see [`Annotations::delete_policies`]).
 pub fn delete_policies(obj: &Value) -> Vec<HookDeletePolicy> {
-    let mut out: Vec<HookDeletePolicy> = annotation_csv(obj, HOOK_DELETE_POLICY)
-        .chain(annotation_csv(obj, HELM_HOOK_DELETE_POLICY))
-        .filter_map(HookDeletePolicy::parse)
-        .collect();
-    if out.is_empty() {
-        out.push(HookDeletePolicy::BeforeHookCreation);
-    }
-    out.sort();
-    out.dedup();
-    out
+    Annotations::of(obj).delete_policies()
 }
 
-/// The sync wave: `argocd.argoproj.io/sync-wave`, else `helm.sh/hook-weight`, else 0. An
-/// unparsable value counts as absent, as upstream's `strconv.Atoi` failure does.
+/// The sync wave (see [`Annotations::wave`]).
 pub fn wave(obj: &Value) -> i32 {
-    let read =
-        |name: &str| obj.get("metadata")?.get("annotations")?.get(name)?.as_str()?.trim().parse::<i32>().ok();
-    read(SYNC_WAVE).or_else(|| read(HELM_HOOK_WEIGHT)).unwrap_or(0)
+    Annotations::of(obj).wave()
 }
 
 #[cfg(test)]

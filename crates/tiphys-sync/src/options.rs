@@ -5,7 +5,7 @@
 use serde_json::Value;
 use tiphys_resource::annotations::SYNC_OPTIONS;
 
-use crate::hooks::annotation_csv;
+use crate::hooks::Annotations;
 
 /// App-level options as `Name=value` strings, exactly as users list them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,14 +29,50 @@ impl AppSyncOptions {
         lookup(self.0.iter().map(String::as_str), name)
     }
 
+    /// The options as they apply to one object; reads its annotation once.
+    pub fn view<'a>(&'a self, obj: Option<&'a Value>) -> ObjectOptions<'a> {
+        self.view_of(obj.map(Annotations::of))
+    }
+
+    /// The options for an object whose annotations were already looked up.
+    pub fn view_of<'a>(&'a self, annotations: Option<Annotations<'a>>) -> ObjectOptions<'a> {
+        ObjectOptions { annotation: annotations.and_then(|a| a.get(SYNC_OPTIONS)), app: self }
+    }
+
     /// The value for one object: its annotation first, then the app level.
     pub fn for_object<'a>(&'a self, obj: Option<&'a Value>, name: &str) -> Option<&'a str> {
-        obj.and_then(|o| lookup(annotation_csv(o, SYNC_OPTIONS), name)).or_else(|| self.get(name))
+        self.view(obj).get(name)
     }
 
     /// Whether an option is `true` for this object.
     pub fn is_true(&self, obj: Option<&Value>, name: &str) -> bool {
-        self.for_object(obj, name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.view(obj).is_true(name)
+    }
+}
+
+/// The sync options of one object (annotation over app level).
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectOptions<'a> {
+    annotation: Option<&'a str>,
+    app: &'a AppSyncOptions,
+}
+
+impl<'a> ObjectOptions<'a> {
+    /// The value of an option.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.annotation
+            .and_then(|a| lookup(a.split(',').map(str::trim).filter(|s| !s.is_empty()), name))
+            .or_else(|| self.app.get(name))
+    }
+
+    /// Whether an option is `true` (case-insensitive).
+    pub fn is_true(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    /// Whether an option is `false` (case-insensitive).
+    pub fn is_false(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| v.eq_ignore_ascii_case("false"))
     }
 }
 

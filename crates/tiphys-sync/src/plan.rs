@@ -7,7 +7,8 @@
 //! waves mirrored (last created, first deleted); `PruneLast` moves them after the last Sync
 //! wave.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -15,8 +16,8 @@ use tiphys_diff::compare::resource_key;
 use tiphys_resource::ResourceKey;
 
 use crate::SyncError;
-use crate::hooks::{HookDeletePolicy, HookType, delete_policies, hook_types, is_hook, is_skip, wave};
-use crate::options::AppSyncOptions;
+use crate::hooks::{Annotations, HookDeletePolicy, HookType, delete_policies, hook_types, is_hook, wave};
+use crate::options::{AppSyncOptions, ObjectOptions};
 
 /// Helm's install order, which upstream uses inside a wave.
 pub const KIND_ORDER: &[&str] = &[
@@ -57,8 +58,12 @@ pub const KIND_ORDER: &[&str] = &[
     "APIService",
 ];
 
+/// Position of each kind in [`KIND_ORDER`], built once.
+static KIND_RANK: LazyLock<HashMap<&'static str, usize>> =
+    LazyLock::new(|| KIND_ORDER.iter().enumerate().map(|(i, k)| (*k, i)).collect());
+
 fn kind_rank(kind: &str) -> usize {
-    KIND_ORDER.iter().position(|k| *k == kind).unwrap_or(KIND_ORDER.len())
+    KIND_RANK.get(kind).copied().unwrap_or(KIND_ORDER.len())
 }
 
 /// A sync phase.
@@ -214,10 +219,10 @@ pub struct PlanInput<'a> {
     /// Live objects tracked by the application.
     pub live: &'a [Value],
     /// Keys the diff found in sync (for `ApplyOutOfSyncOnly`).
-    pub in_sync: BTreeSet<ResourceKey>,
+    pub in_sync: HashSet<ResourceKey>,
     /// Desired resources also tracked by another application, with that application's name
     /// (for `FailOnSharedResource`).
-    pub shared: BTreeMap<ResourceKey, String>,
+    pub shared: HashMap<ResourceKey, String>,
     /// App-level sync options.
     pub options: AppSyncOptions,
     /// Destination namespace.
@@ -282,9 +287,10 @@ fn phase_label(p: SyncPhase) -> &'static str {
 }
 
 /// Working state of a task while planning: the object used for ordering.
-struct Draft {
+struct Draft<'a> {
     task: Task,
-    obj: Value,
+    /// The desired or live object the task comes from (for its annotations).
+    source: Option<&'a Value>,
 }
 
 fn selected(sel: &[SelectedResource], key: &ResourceKey) -> bool {
@@ -307,21 +313,19 @@ fn with_namespace(obj: &Value, key: &ResourceKey) -> Value {
     o
 }
 
-fn apply_action(input: &PlanInput<'_>, obj: &Value) -> Action {
-    let opts = &input.options;
-    let replace = opts.is_true(Some(obj), "Replace");
-    let strategy = if replace {
+fn apply_action(input: &PlanInput<'_>, opts: ObjectOptions<'_>) -> Action {
+    let strategy = if opts.is_true("Replace") {
         ApplyStrategy::Replace
-    } else if opts.is_true(Some(obj), "ServerSideApply") {
+    } else if opts.is_true("ServerSideApply") {
         ApplyStrategy::ServerSideApply
     } else {
         ApplyStrategy::ClientSideApply
     };
     Action::Apply {
         strategy,
-        force: input.operation.force || opts.is_true(Some(obj), "Force"),
-        validate: !opts.for_object(Some(obj), "Validate").is_some_and(|v| v.eq_ignore_ascii_case("false")),
-        skip_dry_run: opts.is_true(Some(obj), "SkipDryRunOnMissingResource"),
+        force: input.operation.force || opts.is_true("Force"),
+        validate: !opts.is_false("Validate"),
+        skip_dry_run: opts.is_true("SkipDryRunOnMissingResource"),
     }
 }
 
@@ -333,9 +337,13 @@ fn propagation(input: &PlanInput<'_>) -> String {
 /// finds a resource another application tracks.
 pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
     let ns = input.namespace.as_str();
-    let mut live_by_key: BTreeMap<ResourceKey, &Value> = BTreeMap::new();
-    for l in input.live {
-        live_by_key.insert(resource_key(l, ns)?, l);
+    // Hash maps: a 1,000-resource plan spends most of its time comparing keys otherwise.
+    // Prune tasks iterate `live` in input order, so the plan stays deterministic.
+    let live_keys =
+        input.live.iter().map(|l| Ok((resource_key(l, ns)?, l))).collect::<Result<Vec<_>, SyncError>>()?;
+    let mut live_by_key: HashMap<ResourceKey, &Value> = HashMap::with_capacity(live_keys.len());
+    for (k, l) in &live_keys {
+        live_by_key.insert(k.clone(), *l);
     }
     if input.options.is_true(None, "FailOnSharedResource") {
         for d in input.desired.iter().filter(|d| !is_hook(d)) {
@@ -348,18 +356,20 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
     let op = &input.operation;
     let selective = !op.resources.is_empty();
     let mut drafts: Vec<Draft> = Vec::new();
-    let mut desired_keys = BTreeSet::new();
+    let mut desired_keys = HashSet::with_capacity(input.desired.len());
     for d in input.desired {
         let key = resource_key(d, ns)?;
         desired_keys.insert(key.clone());
-        if is_skip(d) {
+        let ann = Annotations::of(d);
+        let types = ann.hook_types();
+        if types == [HookType::Skip] {
             continue;
         }
-        if is_hook(d) {
+        if ann.is_hook() {
             if selective || op.strategy == Strategy::Apply {
                 continue;
             }
-            for hook_type in hook_types(d) {
+            for hook_type in types {
                 let Some(phase) = phase_of(hook_type) else { continue };
                 drafts.push(hook_draft(input, d, &key, hook_type, phase, &live_by_key));
             }
@@ -369,26 +379,27 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
             continue;
         }
         let live = live_by_key.get(&key);
-        let apply_out_of_sync_only = input.options.is_true(Some(d), "ApplyOutOfSyncOnly");
-        if apply_out_of_sync_only && live.is_some() && input.in_sync.contains(&key) {
+        let opts = input.options.view_of(Some(ann));
+        if opts.is_true("ApplyOutOfSyncOnly") && live.is_some() && input.in_sync.contains(&key) {
             continue;
         }
         let target = with_namespace(d, &key);
         drafts.push(Draft {
             task: Task {
                 phase: SyncPhase::Sync,
-                wave: wave(d),
+                wave: ann.wave(),
                 key,
-                action: apply_action(input, d),
+                action: apply_action(input, opts),
                 hook: None,
-                target: Some(target.clone()),
+                target: Some(target),
                 live_exists: live.is_some(),
             },
-            obj: target,
+            source: Some(d),
         });
     }
-    for (key, l) in &live_by_key {
-        if desired_keys.contains(key) || is_hook(l) || !selected(&op.resources, key) {
+    for (key, l) in &live_keys {
+        let duplicate = live_by_key.get(key).is_some_and(|kept| !std::ptr::eq(*kept, *l));
+        if duplicate || desired_keys.contains(key) || is_hook(l) || !selected(&op.resources, key) {
             continue;
         }
         let no_prune =
@@ -410,7 +421,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
                 target: None,
                 live_exists: true,
             },
-            obj: (*l).clone(),
+            source: Some(*l),
         });
     }
     if input.options.is_true(None, "CreateNamespace") && !ns.is_empty() && !input.namespace_exists {
@@ -427,10 +438,10 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
                     key: ResourceKey::new("", "Namespace", "", ns),
                     action: Action::CreateNamespace,
                     hook: None,
-                    target: Some(obj.clone()),
+                    target: Some(obj),
                     live_exists: false,
                 },
-                obj,
+                source: None,
             });
         }
     }
@@ -444,14 +455,14 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
     Ok(SyncPlan { tasks, dry_run: op.dry_run, multi_step })
 }
 
-fn hook_draft(
+fn hook_draft<'a>(
     input: &PlanInput<'_>,
-    d: &Value,
+    d: &'a Value,
     key: &ResourceKey,
     hook_type: HookType,
     phase: SyncPhase,
-    live_by_key: &BTreeMap<ResourceKey, &Value>,
-) -> Draft {
+    live_by_key: &HashMap<ResourceKey, &Value>,
+) -> Draft<'a> {
     let op = &input.operation;
     let mut target = with_namespace(d, key);
     let mut key = key.clone();
@@ -474,16 +485,16 @@ fn hook_draft(
             phase,
             wave: wave(d),
             key,
-            action: apply_action(input, d),
+            action: apply_action(input, input.options.view(Some(d))),
             hook: Some(HookInfo {
                 hook_type,
                 delete_policies: delete_policies(d),
                 generated_name: !has_name,
             }),
-            target: Some(target.clone()),
+            target: Some(target),
             live_exists,
         },
-        obj: target,
+        source: Some(d),
     }
 }
 
@@ -491,7 +502,7 @@ fn is_prune(t: &Task) -> bool {
     matches!(t.action, Action::Prune { .. } | Action::PruneSkipped { .. })
 }
 
-fn adjust_prune_waves(input: &PlanInput<'_>, drafts: &mut [Draft]) {
+fn adjust_prune_waves(input: &PlanInput<'_>, drafts: &mut [Draft<'_>]) {
     let waves: Vec<i32> = drafts
         .iter()
         .filter(|d| is_prune(&d.task))
@@ -514,7 +525,7 @@ fn adjust_prune_waves(input: &PlanInput<'_>, drafts: &mut [Draft]) {
         .max(0)
         + 1;
     for d in drafts.iter_mut().filter(|d| is_prune(&d.task)) {
-        if input.options.is_true(Some(&d.obj), "PruneLast") {
+        if input.options.is_true(d.source, "PruneLast") {
             d.task.wave = last_sync_wave;
         }
     }
@@ -531,15 +542,20 @@ fn phase_rank(p: SyncPhase) -> i32 {
     }
 }
 
-fn sort(drafts: &mut Vec<Draft>) {
-    drafts.sort_by(|a, b| {
-        (phase_rank(a.task.phase), a.task.wave, kind_rank(&a.task.key.kind), &a.task.key.name).cmp(&(
-            phase_rank(b.task.phase),
-            b.task.wave,
-            kind_rank(&b.task.key.kind),
-            &b.task.key.name,
-        ))
-    });
+fn sort(drafts: &mut Vec<Draft<'_>>) {
+    // Sort a permutation by borrowed keys (no per-task allocation), then apply it.
+    let mut order: Vec<usize> = (0..drafts.len()).collect();
+    {
+        let keys: Vec<(i32, i32, usize, &str)> = drafts
+            .iter()
+            .map(|d| {
+                (phase_rank(d.task.phase), d.task.wave, kind_rank(&d.task.key.kind), d.task.key.name.as_str())
+            })
+            .collect();
+        order.sort_by(|a, b| keys[*a].cmp(&keys[*b]));
+    }
+    let mut slots: Vec<Option<Draft<'_>>> = drafts.drain(..).map(Some).collect();
+    drafts.extend(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)));
     // Namespaces before the first task in them.
     adjust_deps(
         drafts,
@@ -552,8 +568,9 @@ fn sort(drafts: &mut Vec<Draft>) {
         |d| {
             (d.task.key.kind == "CustomResourceDefinition" && d.task.key.group == "apiextensions.k8s.io")
                 .then(|| {
-                    let g = d.obj.pointer("/spec/group").and_then(Value::as_str)?;
-                    let k = d.obj.pointer("/spec/names/kind").and_then(Value::as_str)?;
+                    let crd = d.task.target.as_ref()?;
+                    let g = crd.pointer("/spec/group").and_then(Value::as_str)?;
+                    let k = crd.pointer("/spec/names/kind").and_then(Value::as_str)?;
                     Some(format!("{g}/{k}"))
                 })?
         },
@@ -564,9 +581,9 @@ fn sort(drafts: &mut Vec<Draft>) {
 /// Moves each dependency in front of the first task referencing it (only tasks that write an
 /// object count), giving it that task's phase and wave — upstream's `adjustDeps`.
 fn adjust_deps(
-    drafts: &mut Vec<Draft>,
-    is_dep: impl Fn(&Draft) -> Option<String>,
-    refs: impl Fn(&Draft) -> Option<String>,
+    drafts: &mut Vec<Draft<'_>>,
+    is_dep: impl Fn(&Draft<'_>) -> Option<String>,
+    refs: impl Fn(&Draft<'_>) -> Option<String>,
 ) {
     let mut first_ref: BTreeMap<String, usize> = BTreeMap::new();
     let mut i = 0;
@@ -630,10 +647,10 @@ pub fn plan_deletion(
                         delete_policies: delete_policies(d),
                         generated_name: false,
                     }),
-                    target: Some(target.clone()),
+                    target: Some(target),
                     live_exists: false,
                 },
-                obj: target,
+                source: Some(d),
             });
         }
     }
@@ -655,7 +672,7 @@ pub fn plan_deletion(
                 target: None,
                 live_exists: true,
             },
-            obj: l.clone(),
+            source: Some(l),
         });
     }
     sort(&mut drafts);
