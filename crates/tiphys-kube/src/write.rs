@@ -249,13 +249,17 @@ fn post_params(options: &WriteOptions) -> PostParams {
 /// The configuration with kubectl's last-applied annotation set to itself (minus that
 /// annotation), serialized as kubectl does: keys sorted, compact, trailing newline.
 pub(crate) fn with_last_applied(object: &Value, label: &str) -> Result<Value> {
+    // kubectl serializes the object with an annotations map that exists but lacks this
+    // annotation (`{}` when there were none); an identical text keeps kubectl's and our
+    // re-applies no-ops.
     let mut bare = object.clone();
-    if let Some(annos) = bare.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
-        annos.remove(annotations::LAST_APPLIED);
-        if annos.is_empty()
-            && let Some(meta) = bare.get_mut("metadata").and_then(Value::as_object_mut)
-        {
-            meta.remove("annotations");
+    if let Some(meta) = bare.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annos = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+        if annos.is_null() {
+            *annos = Value::Object(Map::new());
+        }
+        if let Some(annos) = annos.as_object_mut() {
+            annos.remove(annotations::LAST_APPLIED);
         }
     }
     let text = format!("{}\n", sorted(&bare));
@@ -264,6 +268,9 @@ pub(crate) fn with_last_applied(object: &Value, label: &str) -> Result<Value> {
         Error::BadObject { resource: label.into(), message: "metadata must be a map".into() }
     })?;
     let annos = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+    if annos.is_null() {
+        *annos = Value::Object(Map::new());
+    }
     match annos.as_object_mut() {
         Some(map) => {
             map.insert(annotations::LAST_APPLIED.into(), Value::String(text));
@@ -333,13 +340,22 @@ mod tests {
     }
 
     #[test]
-    fn last_applied_drops_an_annotations_map_that_only_held_itself() {
+    fn last_applied_keeps_an_empty_annotations_map_as_kubectl_does() {
         let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "a", "annotations": {annotations::LAST_APPLIED: "old"}}});
         let modified = with_last_applied(&object, "cm").expect("annotated");
         let text =
             modified["metadata"]["annotations"][annotations::LAST_APPLIED].as_str().expect("annotation");
-        assert_eq!(text, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\"}}\n");
+        assert_eq!(
+            text,
+            "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"annotations\":{},\"name\":\"a\"}}\n"
+        );
+        let none = with_last_applied(
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
+            "cm",
+        );
+        let none = none.expect("annotated");
+        assert_eq!(none["metadata"]["annotations"][annotations::LAST_APPLIED].as_str(), Some(text));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kube::api::{DeleteParams, PostParams};
 use serde_json::json;
-use support::{dynamic, eventually, other_api, world};
+use support::{dynamic, eventually, other_api, world, world_with_simulator};
 use tiphys_kube::{ApplyMode, CacheConfig, ChangeKind, Cluster, Error, LiveCache, WriteOptions};
 use tiphys_resource::{GroupKind, GroupVersionKind, ResourceKey};
 
@@ -204,7 +204,7 @@ async fn periodic_resync_relists_quietly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_builds_the_tree_the_workload_simulator_produces() {
-    let w = world().await;
+    let w = world_with_simulator().await;
     let cache = LiveCache::start(&w.cluster, CacheConfig::default());
     assert!(cache.wait_synced(SYNC).await);
     let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",

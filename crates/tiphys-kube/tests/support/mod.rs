@@ -17,8 +17,18 @@ pub struct World {
     pub other: kube::Client,
 }
 
+/// A sandbox without the workload simulator: objects change only when a test writes them.
 pub async fn world() -> World {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+    world_with(SandboxConfig { simulator: None, ..SandboxConfig::default() }).await
+}
+
+/// A sandbox whose workload simulator turns Deployments into ReplicaSets and Pods.
+pub async fn world_with_simulator() -> World {
+    world_with(SandboxConfig::default()).await
+}
+
+async fn world_with(config: SandboxConfig) -> World {
+    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
     let cluster = Cluster::from_kubeconfig_text(&sandbox.kubeconfig(), None).await.expect("cluster connects");
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&sandbox.kubeconfig()).expect("kubeconfig parses");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.expect("config");
