@@ -15,7 +15,7 @@ const STACK_HOP: usize = 48;
 /// `tpl`): the call stack and the record of maps changed by mutating functions.
 #[derive(Default)]
 pub(crate) struct Shared {
-    pub stack: Vec<String>,
+    pub stack: Vec<Arc<str>>,
     /// Go maps are references: `set $m "k" v` changes `$m` for everyone holding it. Values here
     /// are immutable, so a mutation records "map at address A is now B" and every read resolves
     /// through this table. The original is kept alive so its address cannot be reused.
@@ -201,7 +201,7 @@ impl State<'_, '_> {
     fn err_at(&self, pos: usize, node: &dyn std::fmt::Display, msg: impl Into<String>) -> Error {
         Error::Exec {
             location: self.tree.location(pos),
-            template: self.tree.name.clone(),
+            template: self.tree.name.to_string(),
             node: node.to_string(),
             message: msg.into(),
         }
@@ -466,7 +466,7 @@ impl State<'_, '_> {
                 }
                 self.eval_field_chain(dot, first, Ev::Val(v), &ids[1..], &cmd.args[1..], final_)
             }
-            ArgKind::Ident(name) => self.eval_function(dot, cmd, name, final_),
+            ArgKind::Ident(name, user) => self.eval_function(dot, cmd, name, user.as_ref(), final_),
             ArgKind::Pipe(p) => {
                 self.not_a_function(cmd, &final_)?;
                 self.eval_pipeline(dot, p)
@@ -513,9 +513,9 @@ impl State<'_, '_> {
                 let recv = self.eval_arg(dot, inner)?;
                 self.eval_field_chain(dot, arg, recv, ids, &[], None)?
             }
-            ArgKind::Ident(name) => {
+            ArgKind::Ident(name, user) => {
                 let cmd = Command { pos: arg.pos, args: vec![arg.clone()] };
-                self.eval_function(dot, &cmd, name, None)?
+                self.eval_function(dot, &cmd, name, user.as_ref(), None)?
             }
         })
     }
@@ -636,10 +636,11 @@ impl State<'_, '_> {
         dot: &Value,
         cmd: &Command,
         name: &str,
+        user: Option<&crate::parse::FuncRef>,
         final_: Option<Ev>,
     ) -> Result<Ev, Error> {
         let args = &cmd.args[1..];
-        let user = self.set.funcs.get(name).cloned();
+        let user = user.map(|f| f.0.clone());
         if user.is_none() && (name == "and" || name == "or") {
             if args.is_empty() && final_.is_none() {
                 return Err(self.err_at(
@@ -663,7 +664,7 @@ impl State<'_, '_> {
         }
         let mut argv = Vec::with_capacity(args.len() + 1);
         // which arguments were "no value" (missing keys), for Go's reflection error wording
-        let mut missing = Vec::with_capacity(args.len() + 1);
+        let mut missing: u64 = 0;
         for a in args.iter().map(Some).chain(std::iter::once(None)) {
             let ev = match a {
                 Some(a) => self.eval_arg(dot, a)?,
@@ -672,7 +673,9 @@ impl State<'_, '_> {
                     None => break,
                 },
             };
-            missing.push(matches!(ev, Ev::Missing));
+            if matches!(ev, Ev::Missing) && argv.len() < 64 {
+                missing |= 1 << argv.len();
+            }
             argv.push(ev.value());
         }
         let mutated = if MUTATORS.contains(&name) { argv.first().cloned() } else { None };
@@ -698,7 +701,7 @@ impl State<'_, '_> {
             Ok(v) => Ok(Ev::Val(v)),
             Err(Error::Arg(m)) => Err(self.err_at(cmd.pos, cmd, m)),
             Err(Error::ArgType { index, expected }) => {
-                let was_missing = missing.get(index).copied().unwrap_or(false);
+                let was_missing = index < 64 && missing & (1 << index) != 0;
                 Err(self.arg_type_error(cmd, &argv, index, &expected, was_missing))
             }
             Err(e) => Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {e}"))),

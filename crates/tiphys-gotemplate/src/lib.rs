@@ -122,9 +122,7 @@ impl Template {
     /// As in Go, a file that contains only definitions (an empty body) does not replace an
     /// existing template of the same name, and later definitions replace earlier ones.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
-        let funcs = self.funcs.clone();
-        let has = move |f: &str| funcs.contains_key(f) || builtins::NAMES.contains(&f);
-        let parsed = parse::parse(name, text, &has)?;
+        let parsed = parse::parse(name, text, &self.funcs)?;
         parse::add_tree(&mut self.trees, parsed.main);
         for d in parsed.defines {
             parse::add_tree(&mut self.trees, d);
@@ -169,8 +167,8 @@ impl<'a> Context<'a> {
 
     /// Names of the templates currently executing, outermost first (for recursion checks
     /// such as Helm's per-name `include` limit).
-    pub fn stack(&self) -> &[String] {
-        &self.shared.stack
+    pub fn stack(&self) -> Vec<&str> {
+        self.shared.stack.iter().map(|n| &**n).collect()
     }
 
     /// How many template calls deep the current execution is (0 for the top-level template).

@@ -11,7 +11,7 @@ use crate::Error;
 #[derive(Debug, Clone)]
 pub(crate) struct Tree {
     /// The template name (`define` name or file name).
-    pub name: String,
+    pub name: Arc<str>,
     /// The file the text came from (Go's `ParseName`), used in error locations.
     pub parse_name: Arc<str>,
     /// The full source text of that file, to compute line/column of nodes.
@@ -73,6 +73,16 @@ pub(crate) struct Command {
     pub args: Vec<Arg>,
 }
 
+/// A caller function resolved at parse time.
+#[derive(Clone)]
+pub(crate) struct FuncRef(pub crate::Func);
+
+impl std::fmt::Debug for FuncRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FuncRef")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Arg {
     pub pos: usize,
@@ -91,7 +101,9 @@ pub(crate) enum ArgKind {
     Int(i64, Arc<str>),
     Float(f64, Arc<str>),
     String(Arc<str>, Arc<str>),
-    Ident(String),
+    /// A function name, with the caller's function resolved at parse time (`None` for a
+    /// builtin), so execution does not look it up again.
+    Ident(String, Option<FuncRef>),
     Pipe(Box<Pipe>),
     /// `(pipe).A.B` or `$x.A` on a non-field node.
     Chain(Box<Arg>, Vec<String>),
@@ -143,7 +155,7 @@ impl std::fmt::Display for Arg {
             ArgKind::Nil => f.write_str("nil"),
             ArgKind::Bool(b) => write!(f, "{b}"),
             ArgKind::Int(_, t) | ArgKind::Float(_, t) | ArgKind::String(_, t) => f.write_str(t),
-            ArgKind::Ident(i) => f.write_str(i),
+            ArgKind::Ident(i, _) => f.write_str(i),
             ArgKind::Pipe(p) => write!(f, "({p})"),
             ArgKind::Chain(n, ids) => {
                 if let ArgKind::Pipe(p) = &n.kind {
@@ -663,7 +675,7 @@ struct Parser<'a> {
     source: Arc<str>,
     toks: Vec<Token>,
     i: usize,
-    funcs: &'a dyn Fn(&str) -> bool,
+    funcs: &'a crate::FuncMap,
     vars: Vec<String>,
     defines: Vec<Tree>,
     range_depth: usize,
@@ -676,8 +688,8 @@ enum EndKind {
     Else(usize),
 }
 
-/// Parses one file. `has_func` says whether a function name is known (Go checks at parse time).
-pub(crate) fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult<Parsed> {
+/// Parses one file; function names must be in `funcs` or builtins (Go checks at parse time).
+pub(crate) fn parse(name: &str, text: &str, funcs: &crate::FuncMap) -> PResult<Parsed> {
     let toks = Lexer { src: text, pos: 0, line: 1, tokens: Vec::new(), paren_depth: 0 }
         .run()
         .map_err(|(line, message)| Error::Parse { name: name.to_string(), line, message })?;
@@ -688,7 +700,7 @@ pub(crate) fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> 
         source: source.clone(),
         toks,
         i: 0,
-        funcs: has_func,
+        funcs,
         vars: vec!["$".into()],
         defines: Vec::new(),
         range_depth: 0,
@@ -708,7 +720,7 @@ pub(crate) fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> 
             Item::Else(_) => return Err(p.err_at_prev("unexpected {{else}}")),
         }
     }
-    let main = Tree { name: name.to_string(), parse_name: p.parse_name.clone(), source, root };
+    let main = Tree { name: Arc::from(name), parse_name: p.parse_name.clone(), source, root };
     Ok(Parsed { main, defines: p.defines })
 }
 
@@ -764,7 +776,7 @@ impl Parser<'_> {
     }
 
     fn new_tree(&self, name: String, root: Vec<Node>) -> Tree {
-        Tree { name, parse_name: self.parse_name.clone(), source: self.source.clone(), root }
+        Tree { name: Arc::from(name), parse_name: self.parse_name.clone(), source: self.source.clone(), root }
     }
 
     fn parse_define(&mut self) -> PResult<()> {
@@ -792,7 +804,7 @@ impl Parser<'_> {
     fn add_define(&mut self, name: String, list: Vec<Node>, line: usize) -> PResult<()> {
         let _ = line;
         let tree = self.new_tree(name.clone(), list);
-        if let Some(i) = self.defines.iter().position(|t| t.name == name) {
+        if let Some(i) = self.defines.iter().position(|t| *t.name == *name) {
             if !tree.is_empty() || self.defines[i].is_empty() {
                 self.defines[i] = tree;
             }
@@ -1129,10 +1141,11 @@ impl Parser<'_> {
         let pos = t.pos;
         let kind = match t.tok {
             Tok::Ident(name) => {
-                if !(self.funcs)(&name) {
+                let user = self.funcs.get(&name).cloned().map(FuncRef);
+                if user.is_none() && !crate::builtins::NAMES.contains(&name.as_str()) {
                     return Err(self.err(t.line, format!("function \"{name}\" not defined")));
                 }
-                ArgKind::Ident(name)
+                ArgKind::Ident(name, user)
             }
             Tok::Dot => ArgKind::Dot,
             Tok::Nil => ArgKind::Nil,
@@ -1234,10 +1247,10 @@ fn describe(t: &Tok) -> String {
 /// Registers parsed trees into a name → tree map with Go's replacement rules.
 pub(crate) fn add_tree(trees: &mut HashMap<String, Arc<Tree>>, tree: Tree) {
     if tree.is_empty()
-        && let Some(existing) = trees.get(&tree.name)
+        && let Some(existing) = trees.get(&*tree.name)
         && !existing.is_empty()
     {
         return;
     }
-    trees.insert(tree.name.clone(), Arc::new(tree));
+    trees.insert(tree.name.to_string(), Arc::new(tree));
 }
