@@ -679,6 +679,8 @@ struct Parser<'a> {
     vars: Vec<String>,
     defines: Vec<Tree>,
     range_depth: usize,
+    /// Current nesting of blocks and parenthesized pipelines, bounded by [`MAX_NESTING`].
+    nesting: usize,
 }
 
 type PResult<T> = Result<T, Error>;
@@ -687,6 +689,10 @@ enum EndKind {
     End,
     Else(usize),
 }
+
+/// Deepest nesting of blocks (`if`/`range`/`with`) and parentheses the parser accepts, so a
+/// hostile template cannot exhaust the stack (Go's parser has no limit but grows its stack).
+const MAX_NESTING: usize = 200;
 
 /// Parses one file; function names must be in `funcs` or builtins (Go checks at parse time).
 pub(crate) fn parse(name: &str, text: &str, funcs: &crate::FuncMap) -> PResult<Parsed> {
@@ -704,6 +710,7 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &crate::FuncMap) -> PResult<P
         vars: vec!["$".into()],
         defines: Vec::new(),
         range_depth: 0,
+        nesting: 0,
     };
     let mut root = Vec::new();
     loop {
@@ -896,7 +903,26 @@ impl Parser<'_> {
         Ok(Item::Node(Node::Action(pipe)))
     }
 
+    /// Enters one level of block or parenthesis nesting.
+    fn nest(&mut self, line: usize) -> PResult<()> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return Err(
+                self.err(line, format!("template nested too deeply (more than {MAX_NESTING} levels)"))
+            );
+        }
+        Ok(())
+    }
+
     fn parse_control(&mut self, kind: &'static str) -> PResult<Node> {
+        let line = self.peek().line;
+        self.nest(line)?;
+        let r = self.parse_control_body(kind);
+        self.nesting -= 1;
+        r
+    }
+
+    fn parse_control_body(&mut self, kind: &'static str) -> PResult<Node> {
         let nvars = self.vars.len();
         let pipe = self.parse_pipeline(kind, kind == "range")?;
         if kind == "range" {
@@ -1165,8 +1191,10 @@ impl Parser<'_> {
                 self.err(t.line, format!("{what}: {n:?}"))
             })?,
             Tok::LeftParen => {
-                let p = self.parse_pipeline("parenthesized pipeline", false)?;
-                ArgKind::Pipe(Box::new(p))
+                self.nest(t.line)?;
+                let p = self.parse_pipeline("parenthesized pipeline", false);
+                self.nesting -= 1;
+                ArgKind::Pipe(Box::new(p?))
             }
             Tok::Str(s, raw) | Tok::RawStr(s, raw) => ArgKind::String(Arc::from(s), Arc::from(raw)),
             _ => {

@@ -220,3 +220,17 @@ fn mutating_functions_change_the_map_for_every_holder_as_in_go() {
     // the caller's data is untouched
     assert!(data.as_map().unwrap()["Values"].as_map().unwrap().contains_key("gone"));
 }
+
+#[test]
+fn absurd_nesting_is_a_parse_error_not_a_stack_overflow() {
+    let mut set = Template::new("s");
+    let deep = format!("{{{{{}1{}}}}}", "(".repeat(5000), ")".repeat(5000));
+    let err = set.parse("t", &deep).unwrap_err().to_string();
+    assert!(err.contains("nested too deeply"), "{err}");
+    let blocks = format!("{}x{}", "{{if 1}}".repeat(5000), "{{end}}".repeat(5000));
+    let err = set.parse("t", &blocks).unwrap_err().to_string();
+    assert!(err.contains("nested too deeply"), "{err}");
+    let ok = format!("{}x{}", "{{if 1}}".repeat(150), "{{end}}".repeat(150));
+    set.parse("t", &ok).unwrap();
+    assert_eq!(set.execute("t", &Value::Nil).unwrap(), "x");
+}
