@@ -13,6 +13,17 @@
 //!   emitter/parser for `toYaml`/`fromYaml`.
 //!
 //! The crate is pure: no clock, no entropy, no I/O. `now` and random seeds are parameters.
+//!
+//! Rendering the way Helm does:
+//!
+//! * decode values files with [`Value::from_json_floats`] (sigs.k8s.io/yaml turns every number
+//!   into a float64, which is why `{{ printf "%d" .Values.port }}` prints `%!d(float64=80)`);
+//!   `--set` integers are `int64` and stay [`Value::Int`];
+//! * build one [`sprig::functions`] map (it already holds Helm's `toYaml`, `fromYaml`,
+//!   `fromYamlArray`, `fromJson`, `fromJsonArray`) and add `include`, `tpl`, `required`, ...;
+//! * [`MissingKey::Zero`], then remove `<no value>` from each rendered file as Helm does;
+//! * map mutations (`set`, `unset`, `merge`) are visible for the rest of one
+//!   [`Template::execute`] call, including `include`d templates, as Go's shared maps are.
 
 mod builtins;
 mod decimal;
