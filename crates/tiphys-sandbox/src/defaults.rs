@@ -147,8 +147,11 @@ fn namespace(object: &mut Value, name: &str) {
         }
     }
     if let Some(m) = obj(object) {
-        default(m, "spec", json!({"finalizers": ["kubernetes"]}));
+        default(m, "spec", json!({}));
         default(m, "status", json!({"phase": "Active"}));
+    }
+    if let Some(spec) = obj(&mut object["spec"]) {
+        default(spec, "finalizers", json!(["kubernetes"]));
     }
 }
 

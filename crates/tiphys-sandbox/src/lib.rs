@@ -27,6 +27,7 @@ pub mod error;
 mod openapi;
 pub mod patch;
 mod persist;
+mod protobuf;
 pub mod selector;
 mod server;
 pub mod simulator;

@@ -247,6 +247,9 @@ fn write_options(params: &Params, headers: &HeaderMap) -> Result<WriteOptions> {
 fn parse_json_body(body: &Bytes, headers: &HeaderMap) -> Result<Value> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let essence = ct.split(';').next().unwrap_or_default().trim();
+    if essence == "application/vnd.kubernetes.protobuf" {
+        return crate::protobuf::decode_object(body);
+    }
     let text =
         std::str::from_utf8(body).map_err(|e| Error::bad_request(format!("the body is not UTF-8: {e}")))?;
     match essence {

@@ -56,9 +56,15 @@ impl ResourceType {
         if self.group.is_empty() { self.plural.clone() } else { format!("{}.{}", self.plural, self.group) }
     }
 
-    /// Whether objects of this type carry `metadata.generation` (types with a spec do).
+    /// Whether objects of this type carry `metadata.generation` (workloads, CRDs and custom
+    /// resources do; ConfigMaps, Namespaces, Services do not).
     pub fn tracks_generation(&self) -> bool {
-        self.custom || self.status_subresource
+        self.custom
+            || matches!(
+                self.group.as_str(),
+                "apps" | "batch" | "autoscaling" | "policy" | "apiextensions.k8s.io"
+            )
+            || (self.group.is_empty() && self.kind == "Pod")
     }
 
     /// The verbs discovery advertises.

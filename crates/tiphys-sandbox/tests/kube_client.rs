@@ -233,3 +233,29 @@ async fn invalid_input_gets_the_api_servers_status() {
     assert_eq!(code, 400);
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_dir_keeps_objects_and_versions_across_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = SandboxConfig { data_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let first = Sandbox::start(config.clone()).await.expect("first start");
+    let token = first.token().to_string();
+    let api: Api<ConfigMap> = Api::namespaced(client_with(&first, &token).await, "default");
+    let kept = api.create(&PostParams::default(), &cm("kept", "1")).await.expect("create");
+    api.create(&PostParams::default(), &cm("dropped", "1")).await.expect("create");
+    api.delete("dropped", &DeleteParams::default()).await.expect("delete");
+    let rv_before = first.resource_version();
+    first.shutdown().await;
+
+    let second = Sandbox::start(config).await.expect("restart");
+    let token = second.token().to_string();
+    let api: Api<ConfigMap> = Api::namespaced(client_with(&second, &token).await, "default");
+    let again = api.get("kept").await.expect("object survived");
+    assert_eq!(again.metadata.uid, kept.metadata.uid);
+    assert_eq!(again.metadata.resource_version, kept.metadata.resource_version);
+    assert!(api.get("dropped").await.is_err(), "deletions survive too");
+    let newer = api.create(&PostParams::default(), &cm("newer", "1")).await.expect("create after restart");
+    let rv: u64 = newer.metadata.resource_version.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!(rv > rv_before, "resourceVersion {rv} continues after {rv_before}");
+    second.shutdown().await;
+}

@@ -225,7 +225,12 @@ fn finalizers_block_deletion_until_released() {
 #[test]
 fn namespace_deletion_removes_its_contents() {
     let k = Kubectl::start();
-    k.apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n");
+    // kubectl's generators post protobuf bodies.
+    k.ok(&["create", "namespace", "team"]);
+    k.ok(&["create", "configmap", "generated", "-n", "team", "--from-literal=k=v"]);
+    k.ok(&["create", "secret", "generic", "pw", "-n", "team", "--from-literal=password=s3cret"]);
+    assert_eq!(k.json(&["get", "cm", "generated", "-n", "team"])["data"]["k"], "v");
+    assert_eq!(k.json(&["get", "secret", "pw", "-n", "team"])["data"]["password"], "czNjcmV0");
     k.ok_stdin(&["apply", "-n", "team", "-f", "-"], CONFIGMAP);
     k.ok(&["delete", "namespace", "team"]);
     let ns = k.run(&["get", "ns", "team"], None);
