@@ -118,8 +118,12 @@ pub(crate) fn parse_action_output(output: Value, input: &Value) -> Result<Vec<Im
         other => return Err(format!("action must return a table, got {other}")),
     };
     for item in &mut impacted {
-        if item.operation == Operation::Patch {
-            clean_returned(&mut item.resource, input);
+        match item.operation {
+            Operation::Patch => {
+                clean_returned(&mut item.resource, input);
+                order_like(&mut item.resource, input);
+            }
+            Operation::Create => order_like(&mut item.resource, &Value::Null),
         }
     }
     Ok(impacted)
@@ -136,7 +140,9 @@ fn parse_operation(item: Value) -> Result<ImpactedResource, String> {
         Some("create") => Operation::Create,
         Some(other) => return Err(format!("unsupported operation: {other:?} (use \"patch\" or \"create\")")),
         None => {
-            return Err("an entry of an action's list has no `operation` (use \"patch\" or \"create\")".into());
+            return Err(
+                "an entry of an action's list has no `operation` (use \"patch\" or \"create\")".into()
+            );
         }
     };
     match map.remove("resource") {
@@ -168,6 +174,33 @@ pub fn clean_returned(new: &mut Value, old: &Value) {
     }
 }
 
+/// Lua tables have no key order: put keys the input had back in the input's order and the new
+/// ones after them, sorted, so results are deterministic and diffs stay small.
+fn order_like(new: &mut Value, old: &Value) {
+    match new {
+        Value::Object(map) => {
+            let empty = Map::new();
+            let old_map = old.as_object().unwrap_or(&empty);
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by_cached_key(|(k, _)| {
+                (old_map.keys().position(|o| o == k).unwrap_or(usize::MAX), k.clone())
+            });
+            for (k, mut v) in entries {
+                order_like(&mut v, old_map.get(&k).unwrap_or(&Value::Null));
+                map.insert(k, v);
+            }
+        }
+        Value::Array(items) => {
+            let empty = Vec::new();
+            let old_items = old.as_array().unwrap_or(&empty);
+            for (i, item) in items.iter_mut().enumerate() {
+                order_like(item, old_items.get(i).unwrap_or(&Value::Null));
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +224,16 @@ mod tests {
         let mut returned = json!({"a": [1]});
         clean_returned(&mut returned, &input);
         assert_eq!(returned, json!({"a": [1]}));
+    }
+
+    #[test]
+    fn patched_objects_keep_the_input_key_order() {
+        let input = json!({"kind": "X", "metadata": {"name": "n", "namespace": "ns"}, "spec": {}});
+        let returned =
+            json!({"spec": {"b": 1, "a": 2}, "metadata": {"namespace": "ns", "name": "n"}, "kind": "X"});
+        let parsed = parse_action_output(returned, &input).unwrap();
+        let text = serde_json::to_string(&parsed[0].resource).unwrap();
+        assert_eq!(text, r#"{"kind":"X","metadata":{"name":"n","namespace":"ns"},"spec":{"a":2,"b":1}}"#);
     }
 
     #[test]

@@ -126,10 +126,8 @@ impl HealthAssessor {
                 continue;
             }
             let key = ResourceKey::of(live).ok();
-            if let (Some(app), Some(key)) = (app, key.as_ref()) {
-                if key == app {
-                    continue;
-                }
+            if app.is_some() && key.as_ref() == app {
+                continue;
             }
             let Some(health) = self.resource_health(live, ctx) else { continue };
             let child_app = key.as_ref().is_some_and(is_application);

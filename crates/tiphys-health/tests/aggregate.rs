@@ -1,7 +1,10 @@
 //! Application health aggregation: precedence, exclusions, and what Missing resources do.
 
 use serde_json::{Value, json};
-use tiphys_health::{AssessOptions, HealthAssessor, HealthStatusCode, HealthStatusCode::*, ManagedResource, ResourceOverrides, RunContext};
+use tiphys_health::{
+    AssessOptions, HealthAssessor, HealthStatusCode, HealthStatusCode::*, ManagedResource, ResourceOverrides,
+    RunContext,
+};
 use tiphys_resource::ResourceKey;
 
 fn pvc(name: &str, phase: &str) -> Value {
@@ -44,14 +47,21 @@ fn worst_status_wins_in_upstream_order() {
     let objs = [pvc("a", "Bound"), suspended.clone()];
     assert_eq!(aggregate(&live(&objs), AssessOptions::default()), Suspended);
     let objs = [pvc("a", "Pending"), suspended];
-    assert_eq!(aggregate(&live(&objs), AssessOptions::default()), Progressing, "Progressing is worse than Suspended");
+    assert_eq!(
+        aggregate(&live(&objs), AssessOptions::default()),
+        Progressing,
+        "Progressing is worse than Suspended"
+    );
 }
 
 #[test]
 fn missing_resources_show_missing_but_do_not_lower_the_app() {
     let present = pvc("a", "Bound");
     let desired = pvc("b", "Bound");
-    let resources = [ManagedResource { target: Some(&present), live: Some(&present) }, ManagedResource { target: Some(&desired), live: None }];
+    let resources = [
+        ManagedResource { target: Some(&present), live: Some(&present) },
+        ManagedResource { target: Some(&desired), live: None },
+    ];
     let assessor = HealthAssessor::new(ResourceOverrides::default(), AssessOptions::default());
     let health = assessor.application_health(&resources, None, &RunContext::default());
     assert_eq!(health.status, Healthy);
@@ -60,7 +70,10 @@ fn missing_resources_show_missing_but_do_not_lower_the_app() {
     let only_missing = [ManagedResource { target: Some(&desired), live: None }];
     assert_eq!(aggregate(&only_missing, AssessOptions::default()), Missing, "nothing deployed at all");
     let degraded = pvc("c", "Lost");
-    let resources = [ManagedResource { target: Some(&degraded), live: Some(&degraded) }, ManagedResource { target: Some(&desired), live: None }];
+    let resources = [
+        ManagedResource { target: Some(&degraded), live: Some(&degraded) },
+        ManagedResource { target: Some(&desired), live: None },
+    ];
     assert_eq!(aggregate(&resources, AssessOptions::default()), Degraded);
 }
 
@@ -76,9 +89,17 @@ fn hooks_ignored_and_skipped_resources_are_excluded() {
 
     let skipped = job_with("skip", "Failed", json!({"argocd.argoproj.io/hook": "Skip"}));
     let resources = [ManagedResource { target: Some(&skipped), live: None }];
-    assert_eq!(aggregate(&resources, AssessOptions::default()), Healthy, "a Skip hook is not expected to exist");
+    assert_eq!(
+        aggregate(&resources, AssessOptions::default()),
+        Healthy,
+        "a Skip hook is not expected to exist"
+    );
     let crd_install = job_with("crd", "Failed", json!({"helm.sh/hook": "crd-install"}));
-    assert_eq!(aggregate(&live(&[crd_install]), AssessOptions::default()), Degraded, "crd-install is not a hook");
+    assert_eq!(
+        aggregate(&live(&[crd_install]), AssessOptions::default()),
+        Degraded,
+        "crd-install is not a hook"
+    );
 }
 
 #[test]
@@ -92,15 +113,24 @@ fn kinds_without_health_do_not_count() {
 fn child_applications() {
     let opted = AssessOptions { assess_applications: true, ..Default::default() };
     let degraded = child_app("a", "Degraded");
-    assert_eq!(aggregate(&live(std::slice::from_ref(&degraded)), AssessOptions::default()), Healthy, "not assessed by default");
+    assert_eq!(
+        aggregate(&live(std::slice::from_ref(&degraded)), AssessOptions::default()),
+        Healthy,
+        "not assessed by default"
+    );
     assert_eq!(aggregate(&live(std::slice::from_ref(&degraded)), opted), Degraded);
     let unknown = child_app("b", "Unknown");
     let missing = child_app("c", "Missing");
-    assert_eq!(aggregate(&live(&[unknown, missing, pvc("p", "Bound")]), opted), Healthy, "Missing/Unknown children do not count");
+    assert_eq!(
+        aggregate(&live(&[unknown, missing, pvc("p", "Bound")]), opted),
+        Healthy,
+        "Missing/Unknown children do not count"
+    );
 
     let itself = child_app("root", "Degraded");
     let key = ResourceKey::of(&itself).unwrap();
     let assessor = HealthAssessor::new(ResourceOverrides::default(), opted);
-    let health = assessor.application_health(&live(std::slice::from_ref(&itself)), Some(&key), &RunContext::default());
+    let health =
+        assessor.application_health(&live(std::slice::from_ref(&itself)), Some(&key), &RunContext::default());
     assert_eq!(health.status, Healthy, "an app managing itself ignores its own health");
 }

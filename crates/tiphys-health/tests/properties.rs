@@ -23,9 +23,30 @@ const KINDS: [(&str, &str); 14] = [
 
 /// Field names the checks read, so random objects reach deep into the rules.
 const FIELDS: [&str; 24] = [
-    "status", "spec", "metadata", "replicas", "updatedReplicas", "availableReplicas", "readyReplicas", "observedGeneration",
-    "generation", "conditions", "type", "reason", "message", "phase", "containerStatuses", "state", "waiting", "terminated",
-    "restartPolicy", "paused", "loadBalancer", "ingress", "annotations", "health",
+    "status",
+    "spec",
+    "metadata",
+    "replicas",
+    "updatedReplicas",
+    "availableReplicas",
+    "readyReplicas",
+    "observedGeneration",
+    "generation",
+    "conditions",
+    "type",
+    "reason",
+    "message",
+    "phase",
+    "containerStatuses",
+    "state",
+    "waiting",
+    "terminated",
+    "restartPolicy",
+    "paused",
+    "loadBalancer",
+    "ingress",
+    "annotations",
+    "health",
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -34,34 +55,63 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
         (-1e6f64..1e6).prop_map(|f| json!(f)),
-        prop_oneof![Just("True".to_string()), Just("Running".to_string()), Just("CrashLoopBackOff".to_string()), ".{0,8}"]
-            .prop_map(Value::String),
+        prop_oneof![
+            Just("True".to_string()),
+            Just("Running".to_string()),
+            Just("CrashLoopBackOff".to_string()),
+            ".{0,8}"
+        ]
+        .prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((prop::sample::select(FIELDS.to_vec()), inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Map<_, _>>())),
+            prop::collection::vec((prop::sample::select(FIELDS.to_vec()), inner), 0..6).prop_map(|kv| {
+                Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Map<_, _>>())
+            }),
         ]
     })
 }
 
 fn object() -> impl Strategy<Value = Value> {
-    (prop::sample::select(KINDS.to_vec()), json_value(), json_value(), json_value()).prop_map(|((api, kind), spec, status, meta)| {
-        let mut o = json!({"apiVersion": api, "kind": kind, "spec": spec, "status": status, "metadata": meta});
-        if !o["metadata"].is_object() {
-            o["metadata"] = json!({"name": "x"});
-        }
-        o
-    })
+    (prop::sample::select(KINDS.to_vec()), json_value(), json_value(), json_value()).prop_map(
+        |((api, kind), spec, status, meta)| {
+            let mut o =
+                json!({"apiVersion": api, "kind": kind, "spec": spec, "status": status, "metadata": meta});
+            if !o["metadata"].is_object() {
+                o["metadata"] = json!({"name": "x"});
+            }
+            o
+        },
+    )
 }
 
 /// Lua fragments that combine into syntactically odd, erroring, looping or valid scripts.
 const FRAGMENTS: [&str; 24] = [
-    "hs = {}", "hs.status = 'Healthy'", "hs.status = obj.kind", "hs.message = tostring(obj.status)", "return hs", "return obj",
-    "return", "if obj.status then", "else", "end", "for k, v in pairs(obj) do", "while false do", "error('x')", "local t = {}",
-    "t[#t+1] = t", "return t", "obj.status.x.y = 1", "goto done", "::done::", "return {status = 1}", "return {1, 2, 3}",
-    "(", "'unterminated", "string.rep('x', 100)",
+    "hs = {}",
+    "hs.status = 'Healthy'",
+    "hs.status = obj.kind",
+    "hs.message = tostring(obj.status)",
+    "return hs",
+    "return obj",
+    "return",
+    "if obj.status then",
+    "else",
+    "end",
+    "for k, v in pairs(obj) do",
+    "while false do",
+    "error('x')",
+    "local t = {}",
+    "t[#t+1] = t",
+    "return t",
+    "obj.status.x.y = 1",
+    "goto done",
+    "::done::",
+    "return {status = 1}",
+    "return {1, 2, 3}",
+    "(",
+    "'unterminated",
+    "string.rep('x', 100)",
 ];
 
 fn script() -> impl Strategy<Value = String> {

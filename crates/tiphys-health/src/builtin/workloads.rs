@@ -124,24 +124,24 @@ pub(super) fn statefulset(gvk: &GroupVersionKind, obj: &Value) -> CheckResult {
     }
     let strategy = spec.update_strategy.unwrap_or_default();
     let strategy_type = strategy.type_.as_deref().unwrap_or_default();
-    if strategy_type == "RollingUpdate" {
-        if let Some(rolling) = strategy.rolling_update {
-            if let (Some(replicas), Some(partition)) = (spec.replicas, rolling.partition) {
-                let target = i64::from(replicas) - i64::from(partition);
-                if i64::from(updated) < target {
-                    return Ok(HealthStatus::new(
-                        Progressing,
-                        format!(
-                            "Waiting for partitioned roll out to finish: {updated} out of {target} new pods have been updated..."
-                        ),
-                    ));
-                }
+    if strategy_type == "RollingUpdate"
+        && let Some(rolling) = strategy.rolling_update
+    {
+        if let (Some(replicas), Some(partition)) = (spec.replicas, rolling.partition) {
+            let target = i64::from(replicas) - i64::from(partition);
+            if i64::from(updated) < target {
+                return Ok(HealthStatus::new(
+                    Progressing,
+                    format!(
+                        "Waiting for partitioned roll out to finish: {updated} out of {target} new pods have been updated..."
+                    ),
+                ));
             }
-            return Ok(HealthStatus::new(
-                Healthy,
-                format!("partitioned roll out complete: {updated} new pods have been updated..."),
-            ));
         }
+        return Ok(HealthStatus::new(
+            Healthy,
+            format!("partitioned roll out complete: {updated} new pods have been updated..."),
+        ));
     }
     if strategy_type == "OnDelete" {
         return Ok(HealthStatus::new(Healthy, format!("statefulset has {ready} ready pods")));
