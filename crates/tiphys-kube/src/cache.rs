@@ -267,7 +267,16 @@ async fn watch_type(client: kube::Client, info: ApiResourceInfo, shared: Arc<Sha
             match event {
                 None => break,
                 Some(Err(e)) => {
-                    tracing::debug!(kind = %kind, error = %e, "watch error; retrying with backoff")
+                    // A type the credentials may not list (or that vanished) must not hold up
+                    // `wait_synced` forever: it counts as synced and empty until a list works.
+                    if let watcher::Error::InitialListFailed(kube::Error::Api(status)) = &e
+                        && matches!(status.code, 401 | 403 | 404)
+                        && shared.unsynced.send_if_modified(|u| u.remove(&kind))
+                    {
+                        tracing::warn!(kind = %kind, error = %e, "cannot list this type; caching it as empty");
+                    } else {
+                        tracing::debug!(kind = %kind, error = %e, "watch error; retrying with backoff");
+                    }
                 }
                 Some(Ok(Event::Init)) => listed.clear(),
                 Some(Ok(Event::InitApply(object))) => listed.extend(typed(object, &info)),

@@ -242,3 +242,28 @@ async fn cache_builds_the_tree_the_workload_simulator_produces() {
     );
     w.sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_crd_stops_its_watch_and_leaves_the_index() {
+    let w = world().await;
+    let opts = WriteOptions::default();
+    w.cluster.create(&crd("example.com", "Gizmo", "gizmos"), &opts).await.expect("CRD created");
+    w.cluster.refresh_discovery().await.expect("discovery");
+    let gizmo = json!({"apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g1", "namespace": "default"}});
+    w.cluster.create(&gizmo, &opts).await.expect("gizmo created");
+    let cache = LiveCache::start(&w.cluster, CacheConfig::default());
+    assert!(cache.wait_synced(SYNC).await);
+    let key = ResourceKey::new("example.com", "Gizmo", "default", "g1");
+    assert!(cache.index().get(&key).is_some(), "listed at start");
+    let crd_key =
+        ResourceKey::new("apiextensions.k8s.io", "CustomResourceDefinition", "", "gizmos.example.com");
+    w.cluster.delete(&crd_key, tiphys_kube::Propagation::Background, false).await.expect("CRD deleted");
+    let gizmo_kind = GroupKind::new("example.com", "Gizmo");
+    let deadline = tokio::time::Instant::now() + SYNC;
+    while cache.watched_kinds().contains(&gizmo_kind) {
+        assert!(tokio::time::Instant::now() < deadline, "the Gizmo watch should stop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(cache.index().get(&key).is_none(), "objects of a vanished type leave the index");
+    w.sandbox.shutdown().await;
+}
