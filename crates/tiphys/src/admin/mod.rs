@@ -2,6 +2,7 @@
 
 mod crds;
 mod diff;
+mod settings;
 mod sync_plan;
 mod validate;
 
@@ -26,6 +27,8 @@ enum AdminCommand {
     Diff(diff::DiffArgs),
     /// Print the ordered plan (phases, waves, hooks, prune) a sync would execute.
     SyncPlan(sync_plan::SyncPlanArgs),
+    /// Try argocd-cm settings offline (Lua health checks and resource actions).
+    Settings(settings::SettingsArgs),
 }
 
 /// Runs an admin sub-command.
@@ -35,5 +38,6 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
         AdminCommand::Validate(a) => validate::run(a),
         AdminCommand::Diff(a) => diff::run(a),
         AdminCommand::SyncPlan(a) => sync_plan::run(a),
+        AdminCommand::Settings(a) => settings::run(a),
     }
 }
