@@ -32,4 +32,9 @@ fi
   || { echo "error: $tools/kubectl-cli/bin/kubectl is not kubectl v1.37.1" >&2; exit 1; }
 # --- end sources ---------------------------------------------------------------------------
 
+# --- sandbox (tiphys-sandbox kubectl suite) -------------------------------------------------
+# The suite drives `kubectl` from PATH, or else the pinned kubectl-cli installed above.
+need kubectl || echo "note: tiphys-sandbox's kubectl tests will use $tools/kubectl-cli/bin/kubectl" >&2
+# --- end sandbox ---------------------------------------------------------------------------
+
 echo "test tools in $tools"

