@@ -30,6 +30,8 @@ if [ ! -x "$tools/kubectl-cli/bin/kubectl" ]; then
 fi
 "$tools/kubectl-cli/bin/kubectl" version --client 2>/dev/null | grep 'v1.37.1' >/dev/null \
   || { echo "error: $tools/kubectl-cli/bin/kubectl is not kubectl v1.37.1" >&2; exit 1; }
+# A real sshd on loopback for the SSH remote tests (tiphys-git tests/ssh.rs).
+[ -x /usr/sbin/sshd ] || { apt-get update -qq && apt-get install -y -qq openssh-server >/dev/null; }
 # --- end sources ---------------------------------------------------------------------------
 
 # --- sandbox (tiphys-sandbox kubectl suite) -------------------------------------------------
