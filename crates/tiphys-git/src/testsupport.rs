@@ -288,3 +288,91 @@ impl Blackhole {
         format!("http://{}/repo.git", self.addr)
     }
 }
+
+/// A real OpenSSH server on a loopback port, serving this machine's paths over `ssh://` to
+/// one client key; killed on drop. Needs Debian's `openssh-server` (`/usr/sbin/sshd`).
+pub struct SshServer {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+    /// The client's private key (OpenSSH format), authorised for the current user.
+    pub client_key: String,
+    /// A `known_hosts` line for this server.
+    pub known_hosts: String,
+}
+
+fn keygen(path: &Path) -> std::io::Result<()> {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if status.success() { Ok(()) } else { Err(std::io::Error::other("ssh-keygen failed")) }
+}
+
+impl SshServer {
+    /// Generates host and client keys under `dir` and starts `sshd` on a free loopback port.
+    pub fn start(dir: &Path) -> std::io::Result<SshServer> {
+        let sshd = Path::new("/usr/sbin/sshd");
+        if !sshd.exists() {
+            return Err(std::io::Error::other(
+                "/usr/sbin/sshd not found: run scripts/install-test-tools.sh (apt-get install openssh-server)",
+            ));
+        }
+        std::fs::create_dir_all(dir)?;
+        keygen(&dir.join("host_key"))?;
+        keygen(&dir.join("client_key"))?;
+        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys"))?;
+        // sshd running as root insists on its privilege-separation directory.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {auth}\nPidFile {pid}\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
+             PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n",
+            host = dir.join("host_key").display(),
+            auth = dir.join("authorized_keys").display(),
+            pid = dir.join("sshd.pid").display(),
+        );
+        std::fs::write(dir.join("sshd_config"), config)?;
+        let child = Command::new(sshd)
+            .arg("-D")
+            .arg("-f")
+            .arg(dir.join("sshd_config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let host_pub = std::fs::read_to_string(dir.join("host_key.pub"))?;
+        let host_pub = host_pub.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+        let server = SshServer {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+            client_key: std::fs::read_to_string(dir.join("client_key"))?,
+            known_hosts: format!("[127.0.0.1]:{port} {host_pub}\n"),
+        };
+        for _ in 0..300 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Err(std::io::Error::other(format!(
+            "sshd did not start listening (config in {})",
+            server.dir.display()
+        )))
+    }
+
+    /// The `ssh://` URL of a repository at an absolute path on this machine, for `user`.
+    pub fn url(&self, user: &str, path: &Path) -> String {
+        format!("ssh://{user}@127.0.0.1:{}{}", self.port, path.display())
+    }
+}
+
+impl Drop for SshServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
