@@ -124,6 +124,14 @@ fn reads_yaml_json_and_lists_and_ignores_non_manifests() {
 }
 
 #[test]
+fn disable_extension_filter_reads_every_file_as_yaml() {
+    let f = Fixture::new(&[("app/manifest.txt", &cm("txt")), ("app/notes", "just: notes\n")]);
+    assert!(f.render(&source("app", None)).unwrap().is_empty());
+    let objs = f.render(&source("app", Some(dir(json!({"disableExtensionFilter": true}))))).unwrap();
+    assert_eq!(names(&objs), ["ConfigMap/txt"]);
+}
+
+#[test]
 fn recurse_reads_sub_directories() {
     let f = plain_tree();
     let objs = f.render(&source("app", Some(dir(json!({"recurse": true}))))).unwrap();
