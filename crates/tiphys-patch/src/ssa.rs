@@ -122,9 +122,39 @@ impl ManagedFieldsEntry {
 
 /// Decodes `metadata.managedFields` of an object (empty when absent).
 pub fn managed_fields(object: &Value) -> Result<Vec<ManagedFieldsEntry>, PatchError> {
+    Ok(decoded(object)?.into_iter().map(|tracked| tracked.entry).collect())
+}
+
+/// An entry being updated, with the position of its stored JSON while it is unchanged:
+/// re-encoding the entries nobody touched would be most of the cost of a write.
+struct Tracked {
+    entry: ManagedFieldsEntry,
+    stored: Option<usize>,
+}
+
+impl Tracked {
+    fn new(entry: ManagedFieldsEntry) -> Self {
+        Self { entry, stored: None }
+    }
+
+    /// Takes `set` away from the entry's fields.
+    fn lose(&mut self, set: &FieldSet) {
+        let rest = self.entry.fields.difference(set);
+        if rest != self.entry.fields {
+            self.entry.fields = rest;
+            self.stored = None;
+        }
+    }
+}
+
+fn decoded(object: &Value) -> Result<Vec<Tracked>, PatchError> {
     match object.pointer("/metadata/managedFields") {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(entries)) => entries.iter().map(ManagedFieldsEntry::from_json).collect(),
+        Some(Value::Array(entries)) => entries
+            .iter()
+            .enumerate()
+            .map(|(i, json)| Ok(Tracked { entry: ManagedFieldsEntry::from_json(json)?, stored: Some(i) }))
+            .collect(),
         Some(other) => {
             Err(PatchError::InvalidManagedFields(format!("expected a list, found {}", json_type(other))))
         }
@@ -166,25 +196,25 @@ pub fn server_side_apply(
     if let Some(Value::Object(meta)) = applied.get_mut("metadata") {
         meta.remove("managedFields");
     }
-    let mut entries = managed_fields(live)?;
+    let mut entries = decoded(live)?;
     let api_version = gvk.api_version();
     if entries.is_empty() && live != &empty {
         // An object nobody tracked yet: its current fields belong to a stand-in manager, so
         // an apply that changes them conflicts, as on the API server.
-        entries.push(ManagedFieldsEntry {
+        entries.push(Tracked::new(ManagedFieldsEntry {
             manager: BEFORE_FIRST_APPLY.to_string(),
             operation: Operation::Update,
             api_version: api_version.clone(),
             time: Some(now.to_string()),
             subresource: String::new(),
             fields: fields_of(live, gvk),
-        });
+        }));
     }
     let applied_set = fields_of(&applied, gvk);
     let mut merged = merge_applied(live.clone(), &applied, Cursor::root(gvk));
 
-    let position = entries.iter().position(|e| e.is(manager, Operation::Apply, &api_version));
-    let last_set = position.map(|i| entries[i].fields.clone()).unwrap_or_default();
+    let position = entries.iter().position(|t| t.entry.is(manager, Operation::Apply, &api_version));
+    let last_set = position.map(|i| entries[i].entry.fields.clone()).unwrap_or_default();
     let entry = ManagedFieldsEntry {
         manager: manager.to_string(),
         operation: Operation::Apply,
@@ -195,16 +225,16 @@ pub fn server_side_apply(
     };
     let me = match position {
         Some(i) => {
-            entries[i] = entry;
+            entries[i] = Tracked::new(entry);
             i
         }
         None => {
-            entries.push(entry);
+            entries.push(Tracked::new(entry));
             entries.len() - 1
         }
     };
 
-    let owned = entries.iter().fold(FieldSet::new(), |acc, e| acc.union(&e.fields));
+    let owned = entries.iter().fold(FieldSet::new(), |acc, t| acc.union(&t.entry.fields));
     for path in last_set.difference(&owned).paths() {
         if !owned.has_prefix(&path.0) {
             remove_path(&mut merged, &path.0, Cursor::root(gvk));
@@ -216,7 +246,7 @@ pub fn server_side_apply(
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != me)
-        .map(|(i, entry)| (i, entry.fields.intersection(&comparison.changed)))
+        .map(|(i, tracked)| (i, tracked.entry.fields.intersection(&comparison.changed)))
         .filter(|(_, set)| !set.is_empty())
         .collect();
     // kubectl switching from client-side to server-side apply: fields its last client-side
@@ -235,7 +265,7 @@ pub fn server_side_apply(
         let conflicts = unresolved
             .iter()
             .flat_map(|(i, set)| {
-                let manager = entries[*i].display_name();
+                let manager = entries[*i].entry.display_name();
                 set.paths()
                     .into_iter()
                     .map(move |p| Conflict { manager: manager.clone(), field: p.to_string() })
@@ -244,12 +274,12 @@ pub fn server_side_apply(
         return Err(PatchError::Conflicts(Conflicts(conflicts)));
     }
     for (i, set) in contested {
-        entries[i].fields = entries[i].fields.difference(&set);
+        entries[i].lose(&set);
     }
     if manager == KUBECTL {
         last_applied::refresh(&mut merged, &applied);
     }
-    finish(&mut merged, entries, &comparison.removed);
+    finish(&mut merged, entries, &comparison.removed, live);
     Ok(merged)
 }
 
@@ -272,7 +302,7 @@ pub fn update_managed_fields(
         managed_fields(new)?;
         return Ok(new.clone());
     }
-    let mut entries = managed_fields(old)?;
+    let mut entries = decoded(old)?;
     if entries.is_empty() && old != &empty {
         // Like the API server: ownership is tracked from creation or from the first apply on;
         // an update of an untracked object stays untracked.
@@ -281,41 +311,44 @@ pub fn update_managed_fields(
     let mut result = new.clone();
     let comparison = compare(old, new, gvk);
     if !comparison.changed.is_empty() {
-        for entry in &mut entries {
-            entry.fields = entry.fields.difference(&comparison.changed);
+        for tracked in &mut entries {
+            tracked.lose(&comparison.changed);
         }
     }
     let api_version = gvk.api_version();
     if !comparison.changed.is_empty() {
-        match entries.iter_mut().find(|e| e.is(manager, Operation::Update, &api_version)) {
-            Some(entry) => {
-                entry.fields = entry.fields.union(&comparison.changed);
-                entry.time = Some(now.to_string());
+        match entries.iter_mut().find(|t| t.entry.is(manager, Operation::Update, &api_version)) {
+            Some(tracked) => {
+                tracked.entry.fields = tracked.entry.fields.union(&comparison.changed);
+                tracked.entry.time = Some(now.to_string());
+                tracked.stored = None;
             }
-            None => entries.push(ManagedFieldsEntry {
+            None => entries.push(Tracked::new(ManagedFieldsEntry {
                 manager: manager.to_string(),
                 operation: Operation::Update,
                 api_version,
                 time: Some(now.to_string()),
                 subresource: String::new(),
                 fields: comparison.changed,
-            }),
+            })),
         }
     }
-    finish(&mut result, entries, &comparison.removed);
+    finish(&mut result, entries, &comparison.removed, old);
     Ok(result)
 }
 
 /// Drops removed fields from every entry, drops empty entries, sorts them as the API server
-/// does (Apply before Update, then by time, manager, API version) and writes them back.
-fn finish(object: &mut Value, mut entries: Vec<ManagedFieldsEntry>, removed: &FieldSet) {
+/// does (Apply before Update, then by time, manager, API version) and writes them back,
+/// unchanged ones as they were stored in `source`.
+fn finish(object: &mut Value, mut entries: Vec<Tracked>, removed: &FieldSet, source: &Value) {
     if !removed.is_empty() {
-        for entry in &mut entries {
-            entry.fields = entry.fields.difference(removed);
+        for tracked in &mut entries {
+            tracked.lose(removed);
         }
     }
-    entries.retain(|e| !e.fields.is_empty());
+    entries.retain(|t| !t.entry.fields.is_empty());
     entries.sort_by(|a, b| {
+        let (a, b) = (&a.entry, &b.entry);
         (a.operation, &a.time, &a.manager, &a.api_version, &a.subresource).cmp(&(
             b.operation,
             &b.time,
@@ -330,10 +363,15 @@ fn finish(object: &mut Value, mut entries: Vec<ManagedFieldsEntry>, removed: &Fi
         if entries.is_empty() {
             meta.remove("managedFields");
         } else {
-            meta.insert(
-                "managedFields".into(),
-                Value::Array(entries.iter().map(ManagedFieldsEntry::to_json).collect()),
-            );
+            let stored = source.pointer("/metadata/managedFields").and_then(Value::as_array);
+            let encoded = entries
+                .into_iter()
+                .map(|t| match t.stored.and_then(|i| stored.and_then(|s| s.get(i))) {
+                    Some(json) => json.clone(),
+                    None => t.entry.to_json(),
+                })
+                .collect();
+            meta.insert("managedFields".into(), Value::Array(encoded));
         }
     }
 }

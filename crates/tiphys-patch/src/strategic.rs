@@ -275,8 +275,19 @@ fn merge_list(
             Ok(identity.normalize(merged, &identity.ids(patch), &server))
         }
         Some(ListType::Map { merge_key, .. }) => {
+            let is_replace = |item: &Value| item.get(PATCH).and_then(Value::as_str) == Some("replace");
+            if patch.iter().any(is_replace) {
+                // `$patch: replace`: the list becomes the patch's other elements.
+                return patch
+                    .iter()
+                    .filter(|item| item.get(PATCH).is_none())
+                    .map(|item| match item {
+                        Value::Object(map) => Ok(Value::Object(merge_map(Map::new(), map, cursor, path)?)),
+                        other => Ok(other.clone()),
+                    })
+                    .collect();
+            }
             let mut out = original;
-            let mut replace = false;
             let mut items = Vec::with_capacity(patch.len());
             for item in patch {
                 let Value::Object(item) = item else {
@@ -287,7 +298,6 @@ fn merge_list(
                 };
                 match item.get(PATCH) {
                     None => items.push(item),
-                    Some(Value::String(d)) if d == "replace" => replace = true,
                     Some(Value::String(d)) if d == "delete" => {
                         let key = item.get(merge_key).ok_or_else(|| missing_key(path, merge_key))?;
                         out.retain(|o| o.get(merge_key) != Some(key));
@@ -299,12 +309,6 @@ fn merge_list(
                         ));
                     }
                 }
-            }
-            if replace {
-                return items
-                    .into_iter()
-                    .map(|item| Ok(Value::Object(merge_map(Map::new(), item, cursor, path)?)))
-                    .collect();
             }
             let identity = Identity(Some(merge_key));
             let server = identity.ids(&out);
@@ -501,9 +505,14 @@ fn diff_lists(
             Some(merge_key)
         }
         Some(ListType::Set) => None,
-        _ => {
+        list => {
             if options.changes {
-                patch.insert(key.to_string(), Value::Array(new.to_vec()));
+                let mut whole = new.to_vec();
+                if matches!(list, Some(ListType::Map { .. })) {
+                    // Elements without their merge key cannot be merged: replace the list.
+                    whole.push(serde_json::json!({ PATCH: "replace" }));
+                }
+                patch.insert(key.to_string(), Value::Array(whole));
             }
             return;
         }

@@ -341,3 +341,13 @@ fn non_object_inputs_are_rejected_with_what_was_found() {
     let err = create_two_way_merge_patch(&json!("x"), &json!({}), &deployment()).expect_err("rejected");
     assert!(err.to_string().contains("a string"), "{err}");
 }
+
+#[test]
+fn keyed_lists_whose_elements_lack_the_key_are_replaced_by_two_way_patches() {
+    // Found by the round-trip property: such lists cannot merge, so the patch replaces them.
+    let original = pod_spec(json!({"volumes": [false, {"emptyDir": {}}]}));
+    let modified = pod_spec(json!({"volumes": []}));
+    let patch = create_two_way_merge_patch(&original, &modified, &deployment()).expect("diff");
+    assert_eq!(patch["spec"]["template"]["spec"]["volumes"], json!([{"$patch": "replace"}]));
+    assert_eq!(smp(&original, &patch), modified);
+}
