@@ -158,7 +158,9 @@ pub struct Change {
     /// What happened.
     pub kind: ChangeKind,
     /// Apps claiming the object or one of its owners, before and after the change (a
-    /// deleted or re-labelled object still reaches its former app).
+    /// deleted or re-labelled object still reaches its former app). Owners not cached yet
+    /// (separate watches deliver in any order) cannot contribute: after the initial sync the
+    /// controller refreshes every app anyway.
     pub apps: BTreeSet<Arc<str>>,
 }
 

@@ -53,6 +53,12 @@ async fn connects_from_a_kubeconfig_file_and_rejects_a_broken_one() {
     assert!(bad_context.to_string().contains("prod"), "{bad_context}");
     let garbage = Cluster::from_kubeconfig_text("clusters: [", None).await.expect_err("not YAML");
     assert!(matches!(garbage, Error::Config { .. }));
+    // Tests do not run in a pod: no service-account token, so the error says where it looked.
+    let outside = Cluster::in_cluster().await.expect_err("not in a pod");
+    assert!(
+        matches!(&outside, Error::Config { source_name, .. } if source_name == "in-cluster"),
+        "{outside}"
+    );
     w.sandbox.shutdown().await;
 }
 
