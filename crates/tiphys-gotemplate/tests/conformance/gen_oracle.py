@@ -4,7 +4,9 @@
 Usage: gen_oracle.py HELM_BIN CASES.in OUT.txt
 Each line of CASES.in is a template (escapes as in the .txt tables). Every case is rendered as
 `include "cN" .Values` inside a ConfigMap with values = data.json, so numbers are float64 as in
-Helm. Cases that fail in helm are written with `ERR:` and the message tail.
+Helm. Cases that fail in helm are written with `ERR:` and the message tail. Each case sits inside
+`{{- define "cN" -}}...{{- end -}}`, so cases must not start or end with whitespace and must not
+contain `define` themselves.
 """
 import json, os, subprocess, sys, tempfile, yaml
 
