@@ -99,7 +99,10 @@ fn connect(t: &Target<'_>, deadline: Instant) -> std::io::Result<TcpStream> {
 }
 
 /// A body reader over `Content-Length`, chunked, or read-to-close framing.
-fn http_body(reader: &mut BufReader<TcpStream>, headers: &[(String, String)]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn http_body(
+    reader: &mut BufReader<TcpStream>,
+    headers: &[(String, String)],
+) -> std::io::Result<Vec<u8>> {
     let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     let mut body = Vec::new();
     if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {

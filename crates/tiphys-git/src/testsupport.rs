@@ -3,7 +3,7 @@
 //! connections and never answers (for timeout tests). Also helpers to build repositories with
 //! the real `git`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -132,27 +132,10 @@ impl Drop for GitHttpServer {
 }
 
 fn read_body(reader: &mut BufReader<TcpStream>, headers: &[(String, String)]) -> std::io::Result<Vec<u8>> {
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let mut body = Vec::new();
-    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
-            if size == 0 {
-                let mut end = String::new();
-                reader.read_line(&mut end)?;
-                break;
-            }
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk)?;
-            body.extend_from_slice(&chunk[..size]);
-        }
-    } else if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        body.resize(len, 0);
-        reader.read_exact(&mut body)?;
-    }
-    Ok(body)
+    // A request without a length or chunking has no body (reading to EOF would wait for the
+    // client to close); anything else is framed like a response.
+    let framed = headers.iter().any(|(k, _)| k == "content-length" || k == "transfer-encoding");
+    if framed { crate::refs::http_body(reader, headers) } else { Ok(Vec::new()) }
 }
 
 fn serve(conn: TcpStream, root: &Path, expected_auth: &str) -> std::io::Result<()> {
