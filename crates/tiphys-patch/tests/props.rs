@@ -8,6 +8,9 @@ use tiphys_patch::{
 };
 use tiphys_resource::GroupVersionKind;
 
+mod support;
+use support::random_deployment;
+
 const KEYS: &[&str] = &[
     "spec",
     "template",
@@ -146,6 +149,55 @@ proptest! {
         if let Ok(set) = FieldSet::from_fields_v1(&doc) {
             let encoded = set.to_fields_v1();
             prop_assert_eq!(FieldSet::from_fields_v1(&encoded).ok(), Some(set));
+        }
+    }
+}
+
+fn without_managed_fields(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(metadata) = object["metadata"].as_object_mut() {
+        metadata.remove("managedFields");
+    }
+    object
+}
+
+/// Whether every field of `part` is in `whole` with the same value (list elements matched
+/// anywhere in the list).
+fn contains(whole: &Value, part: &Value) -> bool {
+    match (whole, part) {
+        (Value::Object(w), Value::Object(p)) => {
+            p.iter().all(|(k, v)| w.get(k).is_some_and(|wv| contains(wv, v)))
+        }
+        (Value::Array(w), Value::Array(p)) => {
+            p.iter().all(|item| w.iter().any(|candidate| contains(candidate, item)))
+        }
+        (w, p) => w == p,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_sole_applier_gets_exactly_its_configuration(a in random_deployment(), b in random_deployment()) {
+        let gvk = GroupVersionKind::from_api_version("apps/v1", "Deployment").expect("valid");
+        let first = server_side_apply(None, &a, "x", false, &gvk, "t0").expect("create");
+        prop_assert_eq!(without_managed_fields(&first), a.clone());
+        let again = server_side_apply(Some(&first), &a, "x", false, &gvk, "t1").expect("re-apply");
+        prop_assert_eq!(without_managed_fields(&again), a.clone());
+        let changed = server_side_apply(Some(&first), &b, "x", false, &gvk, "t1").expect("own fields never conflict");
+        prop_assert_eq!(without_managed_fields(&changed), b.clone());
+    }
+
+    #[test]
+    fn a_forced_apply_always_lands(a in random_deployment(), b in random_deployment()) {
+        let gvk = GroupVersionKind::from_api_version("apps/v1", "Deployment").expect("valid");
+        let first = server_side_apply(None, &a, "x", false, &gvk, "t0").expect("create");
+        let forced = server_side_apply(Some(&first), &b, "y", true, &gvk, "t1").expect("force never conflicts");
+        prop_assert!(contains(&forced, &b), "{} does not contain {}", forced, b);
+        if let Ok(polite) = server_side_apply(Some(&first), &b, "y", false, &gvk, "t1") {
+            // Without conflicts, forcing changes nothing.
+            prop_assert_eq!(polite, forced);
         }
     }
 }
