@@ -114,22 +114,14 @@ fn route(store: &Store, path: &str) -> Result<Route> {
         })))
     };
     match rest {
+        // `/api/v1/namespaces/{name}/status|finalize` address a Namespace, not a collection.
         ["namespaces", ns, plural, tail @ ..]
-            if group.is_empty() && !matches!(*plural, "status" | "finalize") =>
+            if !(group.is_empty() && matches!(*plural, "status" | "finalize")) =>
         {
             let rt = find(plural)?;
             if !rt.namespaced {
                 return Err(Error::no_route(path));
             }
-            match tail {
-                [] => target(rt, Some(ns), None, None),
-                [name] => target(rt, Some(ns), Some(name), None),
-                [name, sub] => target(rt, Some(ns), Some(name), Some(sub)),
-                _ => Err(Error::no_route(path)),
-            }
-        }
-        ["namespaces", ns, plural, tail @ ..] if !group.is_empty() => {
-            let rt = find(plural)?;
             match tail {
                 [] => target(rt, Some(ns), None, None),
                 [name] => target(rt, Some(ns), Some(name), None),
@@ -568,5 +560,42 @@ fn check_rv(rt: &ResourceType, name: &str, live: &Value, patched: &Value) -> Res
             Err(Error::conflict(rt, name))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Parts = (String, Option<String>, Option<String>, Option<String>);
+
+    fn target(path: &str) -> Option<Parts> {
+        let store = Store::new(10, jiff::Timestamp::UNIX_EPOCH);
+        match route(&store, path) {
+            Ok(Route::Resource(t)) => Some((t.rt.plural.clone(), t.namespace, t.name, t.sub)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn urls_route_to_resources() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            target("/api/v1/namespaces/team/configmaps"),
+            Some(("configmaps".into(), s("team"), None, None))
+        );
+        assert_eq!(target("/api/v1/namespaces/team"), Some(("namespaces".into(), None, s("team"), None)));
+        assert_eq!(
+            target("/api/v1/namespaces/team/status"),
+            Some(("namespaces".into(), None, s("team"), s("status")))
+        );
+        assert_eq!(
+            target("/apis/apps/v1/namespaces/a/deployments/web/scale"),
+            Some(("deployments".into(), s("a"), s("web"), s("scale")))
+        );
+        assert_eq!(target("/apis/apps/v1/deployments"), Some(("deployments".into(), None, None, None)));
+        assert_eq!(target("/apis/apps/v1/deployments/web"), None, "namespaced kinds need a namespace");
+        assert_eq!(target("/api/v1/namespaces/a/nodes"), None, "cluster kinds have none");
+        assert_eq!(target("/apis/example.com/v1/widgets"), None);
     }
 }
