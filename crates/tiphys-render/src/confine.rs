@@ -95,9 +95,9 @@ impl RepoRoot {
         }
     }
 
-    /// The path relative to the root, with `/` separators, for messages and globs.
+    /// The path relative to the root, for messages and globs.
     pub fn relative(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root).unwrap_or(path).to_string_lossy().replace('\\', "/")
+        path.strip_prefix(&self.root).unwrap_or(path).to_string_lossy().into_owned()
     }
 
     /// Refuses any symlink under `dir` whose target leaves the root. Tools (kustomize,

@@ -34,7 +34,7 @@ pub use confine::RepoRoot;
 pub use directory::flatten_lists;
 pub use error::RenderError;
 pub use kustomize::is_kustomization_dir;
-pub use plugin::{PluginCommand, PluginDefinition, PluginDiscover};
+pub use plugin::{PluginCommand, PluginDefinition, PluginDiscover, PluginFind};
 pub use spec::{
     ApplicationSource, ApplicationSourceDirectory, ApplicationSourceJsonnet, ApplicationSourceKustomize,
     ApplicationSourcePlugin, IntOrString, JsonnetVar, KustomizePatch, KustomizeReplica, NameValue,

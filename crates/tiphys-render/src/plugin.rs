@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use globset::Glob;
+use globset::GlobBuilder;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -25,9 +25,22 @@ pub struct PluginCommand {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginDiscover {
-    /// Glob of a file (relative to the source directory) whose presence selects the plugin.
+    /// Glob of a file (relative to the source directory, `*` within one path segment) whose
+    /// presence selects the plugin.
     #[serde(default)]
     pub file_name: String,
+    /// `find.glob`: a glob with `**` over every file below the source directory. (`find.command`
+    /// is not supported: discovery never runs commands.)
+    #[serde(default)]
+    pub find: Option<PluginFind>,
+}
+
+/// The `discover.find` section of a plugin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginFind {
+    /// Glob over paths relative to the source directory, `**` for any depth.
+    #[serde(default)]
+    pub glob: String,
 }
 
 /// A configured plugin: upstream's `ConfigManagementPlugin` (`metadata.name` + `spec`).
@@ -76,25 +89,52 @@ pub(crate) fn discover<'a>(
     plugins: &'a [PluginDefinition],
     dir: &Path,
 ) -> Result<Option<&'a PluginDefinition>, RenderError> {
+    let mut files: Option<Vec<String>> = None;
     for plugin in plugins {
-        let Some(pattern) = plugin.discover.as_ref().map(|d| d.file_name.as_str()).filter(|p| !p.is_empty())
-        else {
-            continue;
-        };
-        let glob = Glob::new(pattern)
-            .map_err(|e| RenderError::InvalidOption {
-                field: format!("plugin {}: discover.fileName", plugin.full_name()),
-                message: e.to_string(),
-            })?
-            .compile_matcher();
-        let entries = std::fs::read_dir(dir).map_err(|e| RenderError::io(dir, e))?;
-        for entry in entries.flatten() {
-            if glob.is_match(entry.file_name().to_string_lossy().as_ref()) {
+        let Some(discover) = &plugin.discover else { continue };
+        let patterns = [
+            ("discover.fileName", discover.file_name.trim_start_matches("./")),
+            ("discover.find.glob", discover.find.as_ref().map_or("", |f| f.glob.trim_start_matches("./"))),
+        ];
+        for (field, pattern) in patterns.into_iter().filter(|(_, p)| !p.is_empty()) {
+            let glob = GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| RenderError::InvalidOption {
+                    field: format!("plugin {}: {field}", plugin.full_name()),
+                    message: e.to_string(),
+                })?
+                .compile_matcher();
+            let files = match &mut files {
+                Some(f) => f,
+                None => files.insert(relative_files(dir)?),
+            };
+            if files.iter().any(|f| glob.is_match(f)) {
                 return Ok(Some(plugin));
             }
         }
     }
     Ok(None)
+}
+
+/// Every file below `dir` as a `/`-separated relative path (symlinks are not followed, `.git`
+/// is skipped), for discovery globs.
+fn relative_files(dir: &Path) -> Result<Vec<String>, RenderError> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).map_err(|e| RenderError::io(&current, e))?.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && entry.file_name() != ".git" => stack.push(path),
+                Ok(t) if !t.is_dir() => {
+                    out.push(path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned());
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Upstream's parameter variable names: upper case, anything but `[A-Za-z0-9_]` becomes `_`.
@@ -191,6 +231,28 @@ pub(crate) fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovery_by_file_name_and_find_glob() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("sub/deep")).unwrap();
+        std::fs::write(dir.path().join("sub/deep/app.cue"), "").unwrap();
+        std::fs::write(dir.path().join("main.jsonnet"), "").unwrap();
+        let plugin = |name: &str, discover: serde_json::Value| PluginDefinition {
+            name: name.into(),
+            discover: Some(serde_json::from_value(discover).unwrap()),
+            ..PluginDefinition::default()
+        };
+        let plugins = [
+            plugin("top-only", serde_json::json!({"fileName": "./*.cue"})),
+            plugin("one-level", serde_json::json!({"fileName": "sub/*.cue"})),
+            plugin("any-depth", serde_json::json!({"find": {"glob": "**/*.cue"}})),
+        ];
+        assert_eq!(discover(&plugins, dir.path()).unwrap().map(|p| p.name.as_str()), Some("any-depth"));
+        assert_eq!(discover(&plugins[..2], dir.path()).unwrap(), None);
+        let jsonnet = [plugin("jsonnet", serde_json::json!({"fileName": "./main.jsonnet"}))];
+        assert!(discover(&jsonnet, dir.path()).unwrap().is_some());
+    }
 
     #[test]
     fn parameter_variable_names_follow_upstream() {

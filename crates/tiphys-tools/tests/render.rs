@@ -240,7 +240,7 @@ fn plugin(generate: &str) -> PluginDefinition {
             args: vec!["echo from-init > init.txt".into()],
         }),
         generate: PluginCommand { command: vec!["sh".into(), "-c".into()], args: vec![generate.into()] },
-        discover: Some(PluginDiscover { file_name: "*.envgen".into() }),
+        discover: Some(PluginDiscover { file_name: "*.envgen".into(), find: None }),
     }
 }
 
