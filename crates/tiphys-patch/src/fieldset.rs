@@ -165,7 +165,8 @@ impl FieldSet {
         }
     }
 
-    /// Every member path, in `fieldsV1` order.
+    /// Every member path: at each level the paths ending there, then the deeper ones, the
+    /// order structured-merge-diff lists conflicts in.
     pub fn paths(&self) -> Vec<FieldPath> {
         let mut out = Vec::new();
         self.collect(&mut Vec::new(), &mut out);
@@ -173,16 +174,14 @@ impl FieldSet {
     }
 
     fn collect(&self, prefix: &mut Vec<PathElement>, out: &mut Vec<FieldPath>) {
-        let mut elements: BTreeSet<&PathElement> = self.members.iter().collect();
-        elements.extend(self.children.keys());
-        for element in elements {
+        for member in &self.members {
+            prefix.push(member.clone());
+            out.push(FieldPath(prefix.clone()));
+            prefix.pop();
+        }
+        for (element, child) in &self.children {
             prefix.push(element.clone());
-            if self.members.contains(element) {
-                out.push(FieldPath(prefix.clone()));
-            }
-            if let Some(child) = self.children.get(element) {
-                child.collect(prefix, out);
-            }
+            child.collect(prefix, out);
             prefix.pop();
         }
     }

@@ -393,3 +393,18 @@ fn last_applied_configuration_is_kubectls_encoding() {
         "{\"apiVersion\":\"v1\",\"data\":{\"a\":\"1\",\"b\":\"\\u003c\\u0026\\u003e\"},\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}\n"
     );
 }
+
+#[test]
+fn conflicts_list_a_levels_own_fields_before_deeper_ones() {
+    // `.spec.template...` sorts before `.spec.zeta` by name, but structured-merge-diff lists
+    // the fields of a level before the fields below it.
+    let mut config = deployment(3, "nginx:1");
+    config["spec"]["zeta"] = json!(1);
+    let a = apply(None, &config, "a", false, T0).expect("a applies");
+    let mut other = deployment(3, "nginx:2");
+    other["spec"]["zeta"] = json!(2);
+    let err = apply(Some(&a), &other, "b", false, T1).expect_err("conflict");
+    let PatchError::Conflicts(conflicts) = err else { panic!("expected conflicts") };
+    let fields: Vec<&str> = conflicts.0.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, [".spec.zeta", ".spec.template.spec.containers[name=\"nginx\"].image"]);
+}
