@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tiphys_patch::server_side_apply;
 use tiphys_resource::annotations::{COMPARE_OPTIONS, LAST_APPLIED};
 use tiphys_resource::{GroupVersionKind, ResourceKey};
 
@@ -13,6 +14,10 @@ use crate::normalize::{normalize, normalized};
 use crate::predict::{Declared, Predictor};
 use crate::render::unified;
 use crate::{DiffError, DiffSettings, ResourceIgnoreDifferences};
+
+/// Timestamp written into the predicted object's managedFields (normalized away before the
+/// comparison; a constant keeps the crate free of clocks).
+const SSA_TIME: &str = "1970-01-01T00:00:00Z";
 
 /// The field manager Argo CD applies with; a server-side diff compares what it owns.
 pub const DEFAULT_MANAGER: &str = "argocd-controller";
@@ -240,13 +245,21 @@ impl Differ {
                     Some(v) => v == "true",
                     None => self.server_side_diff,
                 };
-                let declared = if ssd {
-                    applied_set(l, &self.manager).map_or(Declared::Nothing, Declared::Fields)
+                let predictor = Predictor { gvk: &gvk };
+                let mut predicted = if ssd {
+                    // Server-side diff: what the API server's apply by our manager would store
+                    // (tiphys-patch's SSA: our removed fields go, other managers' fields stay).
+                    match server_side_apply(Some(l), d, &self.manager, true, &gvk, SSA_TIME) {
+                        Ok(applied) => norm(&applied, false),
+                        Err(_) => {
+                            let owned =
+                                applied_set(l, &self.manager).map_or(Declared::Nothing, Declared::Fields);
+                            predictor.predict(owned, &dn, &ln)
+                        }
+                    }
                 } else {
-                    Declared::Json(orig.as_ref().unwrap_or(&dn))
+                    predictor.predict(Declared::Json(orig.as_ref().unwrap_or(&dn)), &dn, &ln)
                 };
-                let mut predicted =
-                    Predictor { group: &gvk.group, kind: &gvk.kind }.predict(declared, &dn, &ln);
                 self.ignore(&mut predicted, &key, Some(l));
                 self.ignore(&mut ln, &key, Some(l));
                 let status = if predicted == ln { DiffStatus::Synced } else { DiffStatus::OutOfSync };

@@ -5,10 +5,12 @@
 //! - normalizes both sides ([`normalize`]): server-populated metadata, `status`, Secret
 //!   `stringData`, empty RBAC rules, the tracking annotation;
 //! - predicts the live object after an apply ([`predict`]): a three-way merge that uses the
-//!   `kubectl.kubernetes.io/last-applied-configuration` annotation (client-side apply) or the
-//!   applying manager's `managedFields` (server-side diff), treating API-server defaults,
-//!   resource quantities (`1000m` = `1`), int-or-string ports and empty-vs-absent collections
-//!   as equal;
+//!   `kubectl.kubernetes.io/last-applied-configuration` annotation (client-side apply, list
+//!   merge keys from `tiphys-patch`'s schema of the built-in types), treating API-server
+//!   defaults, resource quantities (`1000m` = `1`), int-or-string ports and empty-vs-absent
+//!   collections as equal; for a server-side diff (`ServerSideDiff=true`), `tiphys-patch`'s
+//!   server-side apply by the `argocd-controller` manager, so only fields that manager owns or
+//!   sets can differ;
 //! - removes ignored fields ([`ignore`]): `ignoreDifferences` rules from the Application and
 //!   from `argocd-cm` (`jsonPointers`, `jqPathExpressions`, `managedFieldsManagers`);
 //! - reports per resource a [`DiffStatus`], the normalized pair and a unified diff, with

@@ -1,7 +1,8 @@
 //! Just enough of `metadata.managedFields` (FieldsV1) to answer "which fields does this
-//! manager own": used by `managedFieldsManagers` and by the server-side diff. The full
-//! FieldSet algebra (union, conflicts, SSA merge) belongs to `tiphys-patch`; this module only
-//! walks one set next to one object and can move there once that crate offers a walker.
+//! manager own", walked next to the object: used by `managedFieldsManagers` and, when
+//! `tiphys-patch`'s server-side apply refuses an object, by the server-side diff. The full
+//! FieldSet algebra (union, conflicts, SSA merge) is `tiphys-patch`'s; this module only walks
+//! one set over one object, which `FieldSet` does not offer.
 
 use serde_json::{Map, Value};
 

@@ -17,6 +17,9 @@
 
 use serde_json::{Map, Value};
 
+use tiphys_patch::{ListType, is_builtin, merge_key};
+use tiphys_resource::GroupVersionKind;
+
 use crate::defaults::api_default;
 use crate::managed_fields::{Step, key_matches, step};
 use crate::quantity::Quantity;
@@ -77,8 +80,7 @@ impl<'a> Declared<'a> {
 
 /// Identity of the object being predicted, for the API-default table.
 pub(crate) struct Predictor<'a> {
-    pub(crate) group: &'a str,
-    pub(crate) kind: &'a str,
+    pub(crate) gvk: &'a GroupVersionKind,
 }
 
 /// Keys under which the API server stores resource quantities.
@@ -131,7 +133,8 @@ impl Predictor<'_> {
 
     fn default_matches(&self, path: &[&str], parent: &Map<String, Value>, live: &Value) -> bool {
         let joined = path.join("/");
-        api_default(self.group, self.kind, &joined, parent).is_some_and(|d| equivalent(path, &d, live))
+        api_default(&self.gvk.group, &self.gvk.kind, &joined, parent)
+            .is_some_and(|d| equivalent(path, &d, live))
     }
 
     fn merge<'a>(
@@ -217,8 +220,8 @@ impl Predictor<'_> {
         live: &'a [Value],
         path: &mut Vec<&'a str>,
     ) -> Vec<Value> {
+        let key = self.list_key(path, desired, live);
         path.push("[]");
-        let key = list_key(path, desired, live);
         let mut out = Vec::with_capacity(desired.len());
         match key {
             Some(key) => {
@@ -255,9 +258,25 @@ impl Predictor<'_> {
     }
 }
 
-/// The strategic-merge key of a list, if its elements can be matched by one.
-fn list_key(path: &[&str], desired: &[Value], live: &[Value]) -> Option<&'static str> {
-    let field = path.len().checked_sub(2).and_then(|i| path.get(i)).copied().unwrap_or_default();
+impl Predictor<'_> {
+    /// The merge key of the list at `path`: the built-in type's strategic-merge key (from
+    /// `tiphys-patch`'s schema) when the kind is known, else a key its elements share.
+    fn list_key(&self, path: &[&str], desired: &[Value], live: &[Value]) -> Option<&'static str> {
+        if is_builtin(self.gvk) {
+            let fields: Vec<&str> = path.iter().copied().filter(|s| *s != "[]").collect();
+            match merge_key(self.gvk, &fields) {
+                Some(ListType::Map { merge_key, .. }) => return Some(merge_key),
+                Some(ListType::Set | ListType::Atomic) => return None,
+                None => {}
+            }
+        }
+        shared_key(path, desired, live)
+    }
+}
+
+/// A key every element has (unique among the desired ones), for lists of unknown types.
+fn shared_key(path: &[&str], desired: &[Value], live: &[Value]) -> Option<&'static str> {
+    let field = path.last().copied().unwrap_or_default();
     let all_have = |k: &str| {
         desired.iter().chain(live).all(|v| v.get(k).is_some_and(|x| !x.is_object() && !x.is_array()))
     };
@@ -287,7 +306,8 @@ mod tests {
     use serde_json::json;
 
     fn predict(group: &str, kind: &str, declared: Declared<'_>, desired: Value, live: Value) -> Value {
-        Predictor { group, kind }.predict(declared, &desired, &live)
+        let gvk = GroupVersionKind { group: group.into(), version: "v1".into(), kind: kind.into() };
+        Predictor { gvk: &gvk }.predict(declared, &desired, &live)
     }
 
     #[test]

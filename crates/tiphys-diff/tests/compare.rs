@@ -337,3 +337,26 @@ fn bad_input_is_an_error_not_a_panic() {
         serde_json::from_value(json!([{"kind": "X", "jqPathExpressions": ["..[["]}])).unwrap();
     assert!(Differ::new(bad_rule, &DiffSettings::default()).is_err());
 }
+
+#[test]
+fn server_side_diff_takes_over_fields_of_other_managers_it_sets() {
+    let desired = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 2}});
+    let live = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop", "managedFields": [
+        {"manager": "argocd-controller", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+        {"manager": "hpa", "operation": "Update", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]},
+        "spec": {"replicas": 5}});
+    let r = plain().with_server_side_diff(true).diff(Some(&desired), Some(&live), "shop").unwrap();
+    assert_eq!(r.status, DiffStatus::OutOfSync);
+    assert_eq!(r.desired.unwrap()["spec"]["replicas"], json!(2));
+}
+
+#[test]
+fn server_side_diff_tolerates_unreadable_managed_fields() {
+    let desired =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"a": "1"}});
+    let live = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "shop",
+        "managedFields": [{"manager": "x", "operation": "Update", "fieldsType": "FieldsV1", "fieldsV1": "not a set"}]},
+        "data": {"a": "1", "extra": "kept"}});
+    let r = plain().with_server_side_diff(true).diff(Some(&desired), Some(&live), "shop").unwrap();
+    assert_eq!(r.status, DiffStatus::Synced, "{}", r.unified_diff(false));
+}
