@@ -13,7 +13,7 @@ use tiphys_render::{
 struct NoTools;
 
 impl ToolRunner for NoTools {
-    fn kustomize_build(&self, _: &Path, _: &[String]) -> Result<String, ToolFailure> {
+    fn kustomize_build(&self, _: &Path, _: &[String], _: &[(String, String)]) -> Result<String, ToolFailure> {
         Err(ToolFailure("no tools in this benchmark".into()))
     }
     fn run(&self, _: &ToolCommand) -> Result<Vec<u8>, ToolFailure> {

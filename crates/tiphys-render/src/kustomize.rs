@@ -67,8 +67,9 @@ pub(crate) fn render(
         input.root.check_symlinks(input.root.path())?;
         dir.to_path_buf()
     };
-    let out =
-        tools.kustomize_build(&build_dir, input.kustomize_build_options).map_err(|e| RenderError::Tool {
+    let out = tools
+        .kustomize_build(&build_dir, input.kustomize_build_options, &input.app.build_env())
+        .map_err(|e| RenderError::Tool {
             tool: format!("kustomize build {}", if rel.is_empty() { "." } else { &rel }),
             message: e.0,
         })?;

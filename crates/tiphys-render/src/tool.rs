@@ -27,8 +27,14 @@ pub struct ToolFailure(pub String);
 /// Runs kustomize and plugin commands on behalf of the renderer.
 pub trait ToolRunner: Send + Sync {
     /// Builds the kustomization in `dir` (`kustomize build DIR` or `kubectl kustomize DIR`)
+    /// with the build environment `env` (kustomize exec plugins read it, as upstream provides)
     /// and returns its YAML stream.
-    fn kustomize_build(&self, dir: &std::path::Path, extra_args: &[String]) -> Result<String, ToolFailure>;
+    fn kustomize_build(
+        &self,
+        dir: &std::path::Path,
+        extra_args: &[String],
+        env: &[(String, String)],
+    ) -> Result<String, ToolFailure>;
 
     /// Runs one plugin command and returns its standard output.
     fn run(&self, command: &ToolCommand) -> Result<Vec<u8>, ToolFailure>;

@@ -12,7 +12,12 @@ use tiphys_render::{
 struct NoTools;
 
 impl ToolRunner for NoTools {
-    fn kustomize_build(&self, dir: &Path, _: &[String]) -> Result<String, ToolFailure> {
+    fn kustomize_build(
+        &self,
+        dir: &Path,
+        _: &[String],
+        _: &[(String, String)],
+    ) -> Result<String, ToolFailure> {
         Err(ToolFailure(format!("unexpected kustomize build in {}", dir.display())))
     }
     fn run(&self, command: &ToolCommand) -> Result<Vec<u8>, ToolFailure> {

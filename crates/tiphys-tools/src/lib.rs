@@ -34,14 +34,19 @@ impl ProcessRunner {
 }
 
 impl ToolRunner for ProcessRunner {
-    fn kustomize_build(&self, dir: &Path, extra_args: &[String]) -> Result<String, ToolFailure> {
+    fn kustomize_build(
+        &self,
+        dir: &Path,
+        extra_args: &[String],
+        env: &[(String, String)],
+    ) -> Result<String, ToolFailure> {
         let kustomize = self.kustomize.as_ref().ok_or_else(|| {
             ToolFailure(format!(
                 "no kustomize found; install kustomize or kubectl (scripts/install-test-tools.sh installs kubectl v1.37.1), or set {KUSTOMIZE_ENV} / {KUBECTL_KUSTOMIZE_ENV}"
             ))
         })?;
         let mut cmd = kustomize.build_command(dir, extra_args);
-        cmd.current_dir(dir);
+        cmd.current_dir(dir).envs(env.iter().map(|(k, v)| (k, v)));
         let out = run(cmd, &kustomize.describe(), &self.options).map_err(|e| ToolFailure(e.to_string()))?;
         String::from_utf8(out.stdout).map_err(|_| ToolFailure("kustomize output is not UTF-8".into()))
     }

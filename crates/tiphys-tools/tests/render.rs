@@ -104,7 +104,7 @@ impl Repo {
     /// What the real kustomize builds from a hand-written overlay at `path`.
     fn kustomize(&self, path: &str) -> Vec<Value> {
         let out = runner(Duration::from_secs(60))
-            .kustomize_build(&self.dir.path().join("repo").join(path), &[])
+            .kustomize_build(&self.dir.path().join("repo").join(path), &[], &[])
             .unwrap();
         tiphys_resource::yaml::parse_stream(&out).unwrap()
     }
