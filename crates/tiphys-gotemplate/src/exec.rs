@@ -320,10 +320,10 @@ impl State<'_, '_> {
         }
         for (k, v) in items {
             match decls.len() {
-                1 => self.set_var_decl(&decls[0], v.clone(), b.pipe.is_assign),
+                1 => self.set_var(&decls[0], v.clone()),
                 2 => {
-                    self.set_var_decl(&decls[0], k, b.pipe.is_assign);
-                    self.set_var_decl(&decls[1], v.clone(), b.pipe.is_assign);
+                    self.set_var(&decls[0], k);
+                    self.set_var(&decls[1], v.clone());
                 }
                 _ => {}
             }
@@ -388,8 +388,8 @@ impl State<'_, '_> {
         }
     }
 
-    fn set_var_decl(&mut self, name: &str, v: Value, assign: bool) {
-        let _ = assign;
+    /// Assigns to the innermost variable called `name` (declared earlier by the parser's rules).
+    fn set_var(&mut self, name: &str, v: Value) {
         if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
             slot.1 = v;
         }
@@ -424,7 +424,7 @@ impl State<'_, '_> {
         for d in &pipe.decl {
             let val = v.clone().value();
             if pipe.is_assign {
-                self.set_var_decl(d, val, true);
+                self.set_var(d, val);
             } else {
                 self.vars.push((d.clone(), val));
             }

@@ -286,18 +286,18 @@ impl<'a> Lexer<'a> {
                     }
                     // comment?
                     if self.rest().starts_with("/*") {
-                        self.lex_comment(delim_pos)?;
+                        self.lex_comment()?;
                         continue;
                     }
                     self.emit(Tok::LeftDelim, delim_pos, delim_line);
                     self.paren_depth = 0;
-                    self.lex_inside(delim_pos)?;
+                    self.lex_inside()?;
                 }
             }
         }
     }
 
-    fn lex_comment(&mut self, delim_pos: usize) -> LexResult {
+    fn lex_comment(&mut self) -> LexResult {
         let body_start = self.pos + 2;
         let Some(end) = self.src[body_start..].find("*/") else {
             return Err((self.line, "unclosed comment".into()));
@@ -305,10 +305,8 @@ impl<'a> Lexer<'a> {
         let end_abs = body_start + end;
         self.line += self.src[self.pos..end_abs + 2].matches('\n').count();
         self.pos = end_abs + 2;
-        let _ = delim_pos;
         let rest = self.rest();
-        let (trim_right, skip) = if let Some(r) = rest.strip_prefix(" -}}") {
-            let _ = r;
+        let (trim_right, skip) = if rest.starts_with(" -}}") {
             (true, 4)
         } else if rest.starts_with(|c: char| is_space(c)) {
             let ws = rest.len() - rest.trim_start_matches(is_space).len();
@@ -352,7 +350,7 @@ impl<'a> Lexer<'a> {
         None
     }
 
-    fn lex_inside(&mut self, delim_pos: usize) -> LexResult {
+    fn lex_inside(&mut self) -> LexResult {
         loop {
             if let Some((trim, n)) = self.at_right_delim() {
                 let p = self.pos;
@@ -493,7 +491,6 @@ impl<'a> Lexer<'a> {
                     self.check_terminator()?;
                 }
                 c => {
-                    let _ = delim_pos;
                     return Err((
                         self.line,
                         format!("unrecognized character in action: {}", go_quote_rune(c)),
@@ -687,7 +684,7 @@ type PResult<T> = Result<T, Error>;
 
 enum EndKind {
     End,
-    Else(usize),
+    Else,
 }
 
 /// Deepest nesting of blocks (`if`/`range`/`with`) and parentheses the parser accepts, so a
@@ -724,7 +721,7 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &crate::FuncMap) -> PResult<P
         match p.parse_node()? {
             Item::Node(n) => root.push(n),
             Item::End => return Err(p.err_at_prev("unexpected {{end}}")),
-            Item::Else(_) => return Err(p.err_at_prev("unexpected {{else}}")),
+            Item::Else => return Err(p.err_at_prev("unexpected {{else}}")),
         }
     }
     let main = Tree { name: Arc::from(name), parse_name: p.parse_name.clone(), source, root };
@@ -734,7 +731,7 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &crate::FuncMap) -> PResult<P
 enum Item {
     Node(Node),
     End,
-    Else(usize),
+    Else,
 }
 
 impl Parser<'_> {
@@ -802,14 +799,14 @@ impl Parser<'_> {
         let saved = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let (list, end) = self.parse_list()?;
         self.vars = saved;
-        if let EndKind::Else(_) = end {
+        if let EndKind::Else = end {
             return Err(self.err_at_prev("unexpected {{else}}"));
         }
-        self.add_define(name, list, kw.line)
+        self.add_define(name, list);
+        Ok(())
     }
 
-    fn add_define(&mut self, name: String, list: Vec<Node>, line: usize) -> PResult<()> {
-        let _ = line;
+    fn add_define(&mut self, name: String, list: Vec<Node>) {
         let tree = self.new_tree(name.clone(), list);
         if let Some(i) = self.defines.iter().position(|t| *t.name == *name) {
             if !tree.is_empty() || self.defines[i].is_empty() {
@@ -818,7 +815,6 @@ impl Parser<'_> {
         } else {
             self.defines.push(tree);
         }
-        Ok(())
     }
 
     fn expect_right_delim(&mut self, ctx: &str) -> PResult<()> {
@@ -843,7 +839,7 @@ impl Parser<'_> {
             match self.parse_node()? {
                 Item::Node(n) => list.push(n),
                 Item::End => return Ok((list, EndKind::End)),
-                Item::Else(p) => return Ok((list, EndKind::Else(p))),
+                Item::Else => return Ok((list, EndKind::Else)),
             }
         }
     }
@@ -881,7 +877,7 @@ impl Parser<'_> {
                 "else" => {
                     self.next();
                     // `else if` / `else with` chains are handled by the caller.
-                    return Ok(Item::Else(t.pos));
+                    return Ok(Item::Else);
                 }
                 "end" => {
                     self.next();
@@ -934,20 +930,19 @@ impl Parser<'_> {
         }
         let else_list = match end {
             EndKind::End => None,
-            EndKind::Else(pos) => {
+            EndKind::Else => {
                 // `{{else if ...}}` / `{{else with ...}}`: parse as a nested control in the else.
                 let nt = self.peek_non_space().clone();
                 if (kind == "if" && nt.tok == Tok::Keyword("if"))
                     || (kind == "with" && nt.tok == Tok::Keyword("with"))
                 {
                     self.next();
-                    let _ = pos;
                     let nested = self.parse_control(kind)?;
                     Some(vec![nested])
                 } else {
                     self.expect_right_delim("else")?;
                     let (l, e) = self.parse_list()?;
-                    if let EndKind::Else(_) = e {
+                    if let EndKind::Else = e {
                         return Err(self.err_at_prev("expected end; found {{else}}"));
                     }
                     Some(l)
@@ -992,10 +987,10 @@ impl Parser<'_> {
         let (list, end) = self.parse_list()?;
         self.vars = saved;
         self.range_depth = saved_range;
-        if let EndKind::Else(_) = end {
+        if let EndKind::Else = end {
             return Err(self.err_at_prev("unexpected {{else}}"));
         }
-        self.add_define(name.clone(), list, line)?;
+        self.add_define(name.clone(), list);
         Ok(Node::Template { pos: t.pos, name, pipe: Some(pipe) })
     }
 
@@ -1082,7 +1077,6 @@ impl Parser<'_> {
             return Err(self.err(start.line, format!("missing value for {context}")));
         }
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-            let _ = i;
             if let Some(a) = c.args.first()
                 && matches!(
                     a.kind,

@@ -991,15 +991,12 @@ fn math(f: &mut FuncMap) {
                 a.len()
             )));
         }
-        let x = to_f64(&a[0]);
-        let p = 10f64.powi(to_i64(&a[1]).clamp(-300, 300) as i32);
-        let half = a.get(2).map_or(0.5, to_f64);
-        let v = x * p;
-        let r = if v >= 0.0 { (v + (1.0 - half)).floor() } else { -(-v + (1.0 - half)).floor() };
-        let _ = r;
-        let digit = v - v.trunc();
-        let rounded = if digit.abs() >= half { v.trunc() + digit.signum() } else { v.trunc() };
-        Ok(Value::Float(rounded / p))
+        // Sprig: ceil when the fractional part (signed, from math.Modf) reaches `roundOn`
+        let pow = 10f64.powi(i(a, 1)?.clamp(-300, 300) as i32);
+        let round_on = a.get(2).map_or(0.5, to_f64);
+        let digit = to_f64(&a[0]) * pow;
+        let rounded = if digit.fract() >= round_on { digit.ceil() } else { digit.floor() };
+        Ok(Value::Float(rounded / pow))
     });
     for name in ["int", "int64"] {
         add(f, name, move |a| {
