@@ -47,13 +47,11 @@ pub trait Object: Send + Sync + 'static {
     /// A field or zero-argument method value; `None` means "can't evaluate field".
     fn field(&self, name: &str) -> Option<Value>;
     /// Calls a method with arguments; `None` means no such method.
-    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        let _ = (name, args);
+    fn call(&self, _name: &str, _args: &[Value]) -> Option<Result<Value, String>> {
         None
     }
     /// Whether `name` is a method taking arguments (so the engine passes pipeline arguments).
-    fn has_method(&self, name: &str) -> bool {
-        let _ = name;
+    fn has_method(&self, _name: &str) -> bool {
         false
     }
     /// How `{{ . }}` and `%v` print this object.
