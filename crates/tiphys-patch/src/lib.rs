@@ -45,7 +45,7 @@ pub use json::{apply_json_patch, apply_merge_patch};
 pub use last_applied::last_applied_configuration;
 pub use schema::{FieldSchema, ListType, field_schema, is_builtin, merge_key};
 pub use ssa::{
-    BEFORE_FIRST_APPLY, ManagedFieldsEntry, Operation, managed_fields, server_side_apply,
+    BEFORE_FIRST_APPLY, ManagedFieldsEntry, Operation, managed_fields, remove_fields, server_side_apply,
     update_managed_fields,
 };
 pub use strategic::{apply_strategic_merge_patch, create_three_way_merge_patch, create_two_way_merge_patch};

@@ -477,6 +477,18 @@ fn merge_list(live: Value, applied: &Value, list: ListType, cursor: Cursor) -> V
     Value::Array(out)
 }
 
+/// `object` without the fields in `fields` (keyed list elements matched by key, set elements
+/// by value), maps and lists left empty by a removal dropped, as structured-merge-diff's
+/// `RemoveItems` does. What Argo CD's `managedFieldsManagers` ignore rule applies to both
+/// sides of a diff with the fields those managers own.
+pub fn remove_fields(object: &Value, fields: &FieldSet, gvk: &GroupVersionKind) -> Value {
+    let mut out = object.clone();
+    for path in fields.paths() {
+        remove_path(&mut out, &path.0, Cursor::root(gvk));
+    }
+    out
+}
+
 fn is_empty_container(value: &Value) -> bool {
     match value {
         Value::Object(map) => map.is_empty(),

@@ -408,3 +408,23 @@ fn conflicts_list_a_levels_own_fields_before_deeper_ones() {
     let fields: Vec<&str> = conflicts.0.iter().map(|c| c.field.as_str()).collect();
     assert_eq!(fields, [".spec.zeta", ".spec.template.spec.containers[name=\"nginx\"].image"]);
 }
+
+#[test]
+fn remove_fields_drops_what_a_manager_owns() {
+    // An HPA-like writer owns .spec.replicas; the image belongs to the applier.
+    let applied = apply(None, &deployment(3, "nginx:1"), "kubectl", false, T0).expect("applies");
+    let mut scaled = applied.clone();
+    scaled["spec"]["replicas"] = json!(5);
+    scaled["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "A", "value": "1"}]);
+    let scaled = update_managed_fields(Some(&applied), &scaled, "hpa", &apps(), T1).expect("update");
+    let hpa = managed_fields(&scaled)
+        .expect("decodes")
+        .into_iter()
+        .find(|e| e.manager == "hpa")
+        .expect("hpa entry");
+    let stripped = tiphys_patch::remove_fields(&scaled, &hpa.fields, &apps());
+    assert_eq!(stripped["spec"].get("replicas"), None);
+    let nginx = &stripped["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(nginx.get("env"), None, "the emptied env list goes too");
+    assert_eq!(nginx["image"], json!("nginx:1"));
+}
