@@ -11,7 +11,9 @@
 //!   patch strategies of the built-in types ([`schema`]), and the patch computations kubectl
 //!   does for client-side apply ([`create_two_way_merge_patch`], [`create_three_way_merge_patch`]);
 //! - server-side apply ([`server_side_apply`]) and field ownership for ordinary writes
-//!   ([`update_managed_fields`]), with `managedFields` in the `FieldsV1` encoding ([`FieldSet`]).
+//!   ([`update_managed_fields`]), with `managedFields` in the `FieldsV1` encoding ([`FieldSet`]),
+//!   and removal of a manager's fields from an object ([`remove_fields`], for diffs);
+//! - kubectl's `last-applied-configuration` annotation ([`last_applied_configuration`]).
 //!
 //! What it deliberately does not do: I/O, defaulting, validation, resourceVersion or uid
 //! handling, status-subresource splitting. Those belong to the caller (the sandbox). Time is a
@@ -28,7 +30,8 @@
 //! - for custom resources, [`apply_strategic_merge_patch`] is a merge patch, whereas the API
 //!   server answers 415 (check [`schema::is_builtin`] to do the same);
 //! - server-side apply does not cap the number of `Update` entries (upstream folds the oldest
-//!   beyond ten into `ancient-changes`).
+//!   beyond ten into `ancient-changes`), and the entries it writes are for the main resource
+//!   (`subresource` is read and kept, never set).
 
 mod error;
 mod fieldset;
