@@ -146,9 +146,11 @@ pub(crate) fn execute(
     let Some(tree) = set.trees.get(name) else {
         return Err(Error::NoTemplate { name: name.to_string(), set: set.name.clone() });
     };
-    run_tree(set, tree, data, depth, shared, out)
+    run_tree(set, tree, data, depth, shared, out, false)
 }
 
+/// Runs one template body; every [`STACK_HOP`] levels of nesting the body runs on a fresh
+/// thread with a large stack (`fresh_stack` marks that hop as done).
 fn run_tree(
     set: &Template,
     tree: &Arc<Tree>,
@@ -156,28 +158,18 @@ fn run_tree(
     depth: usize,
     shared: &mut Shared,
     out: &mut String,
+    fresh_stack: bool,
 ) -> Result<(), Error> {
-    if depth > 0 && depth.is_multiple_of(STACK_HOP) {
+    if !fresh_stack && depth > 0 && depth.is_multiple_of(STACK_HOP) {
         return std::thread::scope(|s| {
             std::thread::Builder::new()
                 .stack_size(HOP_STACK_BYTES)
-                .spawn_scoped(s, || run_tree_here(set, tree, data, depth, shared, out))
+                .spawn_scoped(s, || run_tree(set, tree, data, depth, shared, out, true))
                 .map_err(|e| Error::func(format!("cannot start template execution: {e}")))?
                 .join()
                 .unwrap_or_else(|_| Err(Error::func("template execution failed")))
         });
     }
-    run_tree_here(set, tree, data, depth, shared, out)
-}
-
-fn run_tree_here(
-    set: &Template,
-    tree: &Arc<Tree>,
-    data: &Value,
-    depth: usize,
-    shared: &mut Shared,
-    out: &mut String,
-) -> Result<(), Error> {
     shared.stack.push(tree.name.clone());
     let mut st = State { set, tree, out, vars: vec![("$".into(), data.clone())], depth, shared };
     let r = st.walk_list(data, &tree.root);
@@ -266,7 +258,7 @@ impl State<'_, '_> {
                     ));
                 }
                 let tree = tree.clone();
-                run_tree(self.set, &tree, &data, self.depth + 1, self.shared, self.out)?;
+                run_tree(self.set, &tree, &data, self.depth + 1, self.shared, self.out, false)?;
             }
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
