@@ -7,7 +7,7 @@ use crate::{Context, Error, MissingKey, Template, Value, builtins, gofmt};
 
 /// Nested template calls run on a fresh thread with this much stack every
 /// [`STACK_HOP`] levels, so deep (but limited) recursion cannot overflow the caller's stack.
-const HOP_STACK_BYTES: usize = 256 * 1024 * 1024;
+const HOP_STACK_BYTES: usize = 64 * 1024 * 1024;
 /// How many nesting levels share one stack.
 const STACK_HOP: usize = 48;
 

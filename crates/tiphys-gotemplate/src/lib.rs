@@ -78,8 +78,9 @@ pub enum MissingKey {
 }
 
 /// Default limit on nested template calls (`template`, `include`, `tpl`) before execution
-/// fails instead of overflowing the stack.
-pub const DEFAULT_MAX_DEPTH: usize = 1000;
+/// fails instead of overflowing the stack. Slightly above Helm's per-name `include` limit
+/// (1000), so a Helm renderer's own recursion message is the one users see.
+pub const DEFAULT_MAX_DEPTH: usize = 1024;
 
 /// A set of named templates sharing `define`d templates and a function map.
 ///

@@ -78,7 +78,7 @@ fn infinite_include_recursion_stops_at_the_depth_limit() {
     let mut set = Template::with_funcs("set", include_funcs());
     set.parse("loop", r#"{{include "loop" .}}"#).unwrap();
     let err = set.execute("loop", &Value::Nil).unwrap_err().to_string();
-    assert!(err.contains("exceeded maximum template depth (1000)"), "{err}");
+    assert!(err.contains("exceeded maximum template depth (1024)"), "{err}");
     assert!(err.starts_with(
         "template: loop:1:2: executing \"loop\" at <include \"loop\" .>: error calling include:"
     ));
@@ -233,4 +233,28 @@ fn absurd_nesting_is_a_parse_error_not_a_stack_overflow() {
     let ok = format!("{}x{}", "{{if 1}}".repeat(150), "{{end}}".repeat(150));
     set.parse("t", &ok).unwrap();
     assert_eq!(set.execute("t", &Value::Nil).unwrap(), "x");
+}
+
+#[test]
+fn a_per_name_include_limit_of_1000_fires_before_the_engine_limit() {
+    let mut funcs = FuncMap::new();
+    funcs.insert(
+        "include".into(),
+        func(|ctx: &mut Context<'_>, args: &[Value]| {
+            let name = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
+            if ctx.stack().iter().filter(|n| **n == name).count() > 1000 {
+                return Err(Error::func(format!("rendering template has a nested reference name: {name}")));
+            }
+            let set = ctx.set();
+            ctx.execute(set, &name, &Value::Nil).map(Value::from)
+        }),
+    );
+    let mut set = Template::with_funcs("s", funcs);
+    set.parse("loop", r#"{{include "loop" .}}"#).unwrap();
+    let err = set.execute("loop", &Value::Nil).unwrap_err().to_string();
+    assert!(
+        err.ends_with("rendering template has a nested reference name: loop"),
+        "{}",
+        &err[err.len() - 120..]
+    );
 }
