@@ -159,11 +159,39 @@ pub struct Task {
     pub action: Action,
     /// Set for hooks.
     pub hook: Option<HookInfo>,
-    /// The object to write (desired, with generated name and namespace filled in); `None` for
-    /// prune/delete tasks.
-    pub target: Option<Value>,
+    /// Index into the desired objects of the object this task writes; `None` for prune/delete
+    /// tasks and the created namespace. [`Task::target`] gives the object to send.
+    pub desired_index: Option<usize>,
     /// Whether the live object exists.
     pub live_exists: bool,
+}
+
+impl Task {
+    /// The object to send for this task: the desired object at `desired_index` with the task's
+    /// namespace and (for `generateName` hooks) name filled in, or the Namespace to create.
+    /// Materialized on demand so that planning does not copy every object.
+    pub fn target(&self, desired: &[Value]) -> Option<Value> {
+        if self.action == Action::CreateNamespace {
+            return Some(
+                serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.key.name}}),
+            );
+        }
+        let mut obj = desired.get(self.desired_index?)?.clone();
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            if !self.key.namespace.is_empty() {
+                meta.insert("namespace".into(), Value::String(self.key.namespace.clone()));
+            }
+            if self.hook.as_ref().is_some_and(|h| h.generated_name) {
+                meta.insert("name".into(), Value::String(self.key.name.clone()));
+            }
+        }
+        Some(obj)
+    }
+}
+
+/// Whether a task writes an object (apply or namespace creation), as opposed to deleting one.
+fn writes(task: &Task) -> bool {
+    matches!(task.action, Action::Apply { .. } | Action::CreateNamespace)
 }
 
 /// Hook (run hooks, the default) or apply (skip hooks) strategy of an operation.
@@ -303,16 +331,6 @@ fn selected(sel: &[SelectedResource], key: &ResourceKey) -> bool {
         })
 }
 
-fn with_namespace(obj: &Value, key: &ResourceKey) -> Value {
-    let mut o = obj.clone();
-    if !key.namespace.is_empty()
-        && let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut)
-    {
-        meta.insert("namespace".into(), Value::String(key.namespace.clone()));
-    }
-    o
-}
-
 fn apply_action(input: &PlanInput<'_>, opts: ObjectOptions<'_>) -> Action {
     let strategy = if opts.is_true("Replace") {
         ApplyStrategy::Replace
@@ -357,7 +375,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
     let selective = !op.resources.is_empty();
     let mut drafts: Vec<Draft> = Vec::new();
     let mut desired_keys = HashSet::with_capacity(input.desired.len());
-    for d in input.desired {
+    for (index, d) in input.desired.iter().enumerate() {
         let key = resource_key(d, ns)?;
         desired_keys.insert(key.clone());
         let ann = Annotations::of(d);
@@ -371,7 +389,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
             }
             for hook_type in types {
                 let Some(phase) = phase_of(hook_type) else { continue };
-                drafts.push(hook_draft(input, d, &key, hook_type, phase, &live_by_key));
+                drafts.push(hook_draft(input, (index, d), &key, hook_type, phase, &live_by_key));
             }
             continue;
         }
@@ -383,7 +401,6 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
         if opts.is_true("ApplyOutOfSyncOnly") && live.is_some() && input.in_sync.contains(&key) {
             continue;
         }
-        let target = with_namespace(d, &key);
         drafts.push(Draft {
             task: Task {
                 phase: SyncPhase::Sync,
@@ -391,7 +408,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
                 key,
                 action: apply_action(input, opts),
                 hook: None,
-                target: Some(target),
+                desired_index: Some(index),
                 live_exists: live.is_some(),
             },
             source: Some(d),
@@ -418,7 +435,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
                 key: key.clone(),
                 action,
                 hook: None,
-                target: None,
+                desired_index: None,
                 live_exists: true,
             },
             source: Some(*l),
@@ -430,7 +447,6 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
                 && d.pointer("/metadata/name").and_then(Value::as_str) == Some(ns)
         });
         if !declared {
-            let obj = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
             drafts.push(Draft {
                 task: Task {
                     phase: SyncPhase::PreSync,
@@ -438,7 +454,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
                     key: ResourceKey::new("", "Namespace", "", ns),
                     action: Action::CreateNamespace,
                     hook: None,
-                    target: Some(obj),
+                    desired_index: None,
                     live_exists: false,
                 },
                 source: None,
@@ -457,14 +473,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
 
 fn hook_draft<'a>(
     input: &PlanInput<'_>,
-    d: &'a Value,
+    (index, d): (usize, &'a Value),
     key: &ResourceKey,
     hook_type: HookType,
     phase: SyncPhase,
     live_by_key: &HashMap<ResourceKey, &Value>,
 ) -> Draft<'a> {
     let op = &input.operation;
-    let mut target = with_namespace(d, key);
     let mut key = key.clone();
     let has_name = d.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
     if !has_name {
@@ -474,9 +489,6 @@ fn hook_draft<'a>(
             "{generate}{}",
             format!("{rev}-{}-{}", phase_label(phase), op.started_at_unix).to_lowercase()
         );
-        if let Some(meta) = target.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert("name".into(), Value::String(name.clone()));
-        }
         key.name = name;
     }
     let live_exists = live_by_key.contains_key(&key);
@@ -491,7 +503,7 @@ fn hook_draft<'a>(
                 delete_policies: delete_policies(d),
                 generated_name: !has_name,
             }),
-            target: Some(target),
+            desired_index: Some(index),
             live_exists,
         },
         source: Some(d),
@@ -568,7 +580,7 @@ fn sort(drafts: &mut Vec<Draft<'_>>) {
         |d| {
             (d.task.key.kind == "CustomResourceDefinition" && d.task.key.group == "apiextensions.k8s.io")
                 .then(|| {
-                    let crd = d.task.target.as_ref()?;
+                    let crd = d.source?;
                     let g = crd.pointer("/spec/group").and_then(Value::as_str)?;
                     let k = crd.pointer("/spec/names/kind").and_then(Value::as_str)?;
                     Some(format!("{g}/{k}"))
@@ -588,7 +600,7 @@ fn adjust_deps(
     let mut first_ref: BTreeMap<String, usize> = BTreeMap::new();
     let mut i = 0;
     while i < drafts.len() {
-        if drafts[i].task.target.is_none() {
+        if !writes(&drafts[i].task) {
             i += 1;
             continue;
         }
@@ -622,7 +634,7 @@ pub fn plan_deletion(
     propagation_policy: &str,
 ) -> Result<SyncPlan, SyncError> {
     let mut drafts = Vec::new();
-    for d in desired.iter().filter(|d| is_hook(d)) {
+    for (index, d) in desired.iter().enumerate().filter(|(_, d)| is_hook(d)) {
         let key = resource_key(d, namespace)?;
         for t in hook_types(d) {
             let phase = match t {
@@ -630,7 +642,6 @@ pub fn plan_deletion(
                 HookType::PostDelete => SyncPhase::PostDelete,
                 _ => continue,
             };
-            let target = with_namespace(d, &key);
             drafts.push(Draft {
                 task: Task {
                     phase,
@@ -647,7 +658,7 @@ pub fn plan_deletion(
                         delete_policies: delete_policies(d),
                         generated_name: false,
                     }),
-                    target: Some(target),
+                    desired_index: Some(index),
                     live_exists: false,
                 },
                 source: Some(d),
@@ -669,7 +680,7 @@ pub fn plan_deletion(
                 key,
                 action,
                 hook: None,
-                target: None,
+                desired_index: None,
                 live_exists: true,
             },
             source: Some(l),

@@ -65,7 +65,8 @@ fn seed_hook_lifecycle() {
         "default policy"
     );
     assert_eq!(p.tasks[2].key.namespace, "shop");
-    assert_eq!(p.tasks[2].target.as_ref().unwrap()["metadata"]["namespace"], json!("shop"));
+    assert_eq!(p.tasks[2].target(&desired).unwrap()["metadata"]["namespace"], json!("shop"));
+    assert_eq!(p.tasks[2].target(&desired).unwrap()["data"], json!({"a": "1"}));
 }
 
 #[test]
@@ -195,10 +196,9 @@ fn multi_phase_hooks_skip_and_generate_name() {
             "PostSync/0 Job/Migrate-abcdef0-postsync-1700000000"
         ]
     );
-    assert_eq!(
-        p.tasks[0].target.as_ref().unwrap()["metadata"]["name"],
-        json!("Migrate-abcdef0-presync-1700000000")
-    );
+    let target = p.tasks[0].target(&desired).unwrap();
+    assert_eq!(target["metadata"]["name"], json!("Migrate-abcdef0-presync-1700000000"));
+    assert_eq!(target["metadata"]["namespace"], json!("shop"));
     assert!(p.tasks[0].hook.as_ref().unwrap().generated_name);
 }
 
@@ -248,7 +248,7 @@ fn prune_tasks_need_prune_and_respect_prune_false() {
     let p = plan(&i).unwrap();
     let old = p.tasks.iter().find(|t| t.key.name == "old").unwrap();
     assert_eq!(old.action, Action::Prune { propagation_policy: "background".into() });
-    assert!(!old.live_exists || old.target.is_none());
+    assert!(old.live_exists && old.target(&desired).is_none());
     let pinned = p.tasks.iter().find(|t| t.key.name == "pinned").unwrap();
     assert!(matches!(pinned.action, Action::PruneSkipped { .. }));
 }
@@ -351,6 +351,10 @@ fn create_namespace_adds_a_presync_task_only_when_needed() {
     let p = plan(&i).unwrap();
     assert_eq!(order(&p), vec!["PreSync/0 Namespace/shop", "Sync/0 ConfigMap/a"]);
     assert_eq!(p.tasks[0].action, Action::CreateNamespace);
+    assert_eq!(
+        p.tasks[0].target(&desired).unwrap(),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    );
     i.namespace_exists = true;
     assert_eq!(plan(&i).unwrap().tasks.len(), 1);
 }
