@@ -4,7 +4,7 @@
 Usage: gen_oracle.py HELM_BIN CASES.in OUT.txt
 Each line of CASES.in is a template (escapes as in the .txt tables). Every case is rendered as
 `include "cN" .Values` inside a ConfigMap with values = data.json, so numbers are float64 as in
-Helm. Cases that fail in helm are written with `ERR:` and the message tail. Each case sits inside
+Helm (null values are dropped by Helm, so cases must not print `.nil` or the whole data). Cases that fail in helm are written with `ERR:` and the message tail. Each case sits inside
 `{{- define "cN" -}}...{{- end -}}`, so cases must not start or end with whitespace and must not
 contain `define` themselves.
 """
@@ -43,5 +43,7 @@ with open(out_path, "w") as out:
         t = unescape(line)
         got, err = render([(n, t)])
         err = (err or "").replace("\n\nUse --debug flag to render out invalid YAML", "")
-        want = ("ERR:" + err.split(": ")[-1]) if got is None else (got.get(f"c{n}") or "")
+        # Helm 4 prints some execution errors over several lines; the last one is Go's message
+        tail = err.strip().split("\n")[-1].strip().split(": ")[-1]
+        want = ("ERR:" + tail) if got is None else (got.get(f"c{n}") or "")
         out.write(f"{line}\t{escape(want)}\n")
