@@ -166,6 +166,7 @@ impl View {
             ("statefulsets", "apps", "v1", "statefulsets"),
             ("daemonsets", "apps", "v1", "daemonsets"),
             ("jobs", "batch", "v1", "jobs"),
+            ("cronjobs", "batch", "v1", "cronjobs"),
             ("ingresses", "networking.k8s.io", "v1", "ingresses"),
         ] {
             types.insert(key, store.find_type(g, v, p)?);
@@ -259,6 +260,7 @@ impl Simulator {
         self.replicasets(store, &view, ts);
         self.statefulsets(store, &view, ts);
         self.daemonsets(store, &view, ts);
+        self.cronjobs(store, &view, ts);
         self.jobs(store, &view, ts);
         self.pods(store, &view, now, ts);
         self.services(store, &view, ts);
@@ -719,6 +721,117 @@ impl Simulator {
             }
             set_status(store, view.rt("jobs"), &job, status, ts);
         }
+    }
+
+    fn cronjobs(&mut self, store: &mut Store, view: &View, ts: jiff::Timestamp) {
+        let jobs = view.all(store, "jobs");
+        for cj in view.all(store, "cronjobs") {
+            if deleting(&cj) {
+                continue;
+            }
+            let uid = meta(&cj, "uid");
+            let mut owned: Vec<&Value> = jobs
+                .iter()
+                .filter(|j| {
+                    j["metadata"]["ownerReferences"].as_array().into_iter().flatten().any(|o| o["uid"] == uid)
+                })
+                .collect();
+            owned.sort_by_key(|j| meta(j, "creationTimestamp").to_string());
+            let finished = |j: &Value, kind: &str| {
+                j["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == kind && c["status"] == "True")
+            };
+            let active: Vec<&&Value> =
+                owned.iter().filter(|j| !finished(j, "Complete") && !finished(j, "Failed")).collect();
+            let mut status = cj["status"].as_object().cloned().unwrap_or_default();
+            let refs: Vec<Value> = active
+                .iter()
+                .map(|j| json!({"apiVersion": "batch/v1", "kind": "Job", "name": meta(j, "name"),
+                    "namespace": meta(j, "namespace"), "uid": meta(j, "uid"), "resourceVersion": meta(j, "resourceVersion")}))
+                .collect();
+            if refs.is_empty() {
+                status.remove("active");
+            } else {
+                status.insert("active".into(), json!(refs));
+            }
+            if let Some(done) = owned.iter().rev().find(|j| finished(j, "Complete")) {
+                status.insert("lastSuccessfulTime".into(), done["status"]["completionTime"].clone());
+            }
+            // History limits: drop the oldest finished Jobs beyond them.
+            for (kind, limit) in
+                [("Complete", "successfulJobsHistoryLimit"), ("Failed", "failedJobsHistoryLimit")]
+            {
+                let keep =
+                    cj["spec"][limit].as_u64().unwrap_or(if kind == "Complete" { 3 } else { 1 }) as usize;
+                let done: Vec<&&Value> = owned.iter().filter(|j| finished(j, kind)).collect();
+                for j in done.iter().take(done.len().saturating_sub(keep)) {
+                    let opts = crate::store::DeleteOptions {
+                        propagation: crate::store::Propagation::Background,
+                        ..Default::default()
+                    };
+                    let _ = store.delete(view.rt("jobs"), meta(j, "namespace"), meta(j, "name"), &opts, ts);
+                }
+            }
+            let due = self.due(&cj, ts);
+            if let Some(when) = due
+                && cj["spec"]["suspend"] != json!(true)
+            {
+                let policy = cj["spec"]["concurrencyPolicy"].as_str().unwrap_or("Allow");
+                if policy == "Replace" {
+                    for j in &active {
+                        delete(store, view.rt("jobs"), j, ts);
+                    }
+                }
+                if policy != "Forbid" || active.is_empty() {
+                    let template = &cj["spec"]["jobTemplate"];
+                    let mut annotations =
+                        template["metadata"]["annotations"].as_object().cloned().unwrap_or_default();
+                    annotations.extend(knobs(&[&cj]));
+                    annotations.insert(
+                        "batch.kubernetes.io/cronjob-scheduled-timestamp".into(),
+                        json!(format_time(when)),
+                    );
+                    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+                        "metadata": {"name": format!("{}-{}", meta(&cj, "name"), when.as_second() / 60),
+                            "namespace": meta(&cj, "namespace"), "labels": template["metadata"]["labels"],
+                            "annotations": annotations, "ownerReferences": [owner_ref(&cj)]},
+                        "spec": template["spec"]});
+                    create(store, view.rt("jobs"), meta(&cj, "namespace"), job, ts);
+                }
+                status.insert("lastScheduleTime".into(), json!(format_time(when)));
+            }
+            set_status(store, view.rt("cronjobs"), &cj, Value::Object(status), ts);
+        }
+    }
+
+    /// The latest schedule time of a CronJob that is due (after its last run, not after `ts`).
+    fn due(&mut self, cj: &Value, ts: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        let cron: croner::Cron = cj["spec"]["schedule"].as_str()?.parse().ok()?;
+        let tz = cj["spec"]["timeZone"]
+            .as_str()
+            .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let since = cj["status"]["lastScheduleTime"]
+            .as_str()
+            .or(cj["metadata"]["creationTimestamp"].as_str())?
+            .parse::<jiff::Timestamp>()
+            .ok()?;
+        let mut latest = None;
+        let mut cursor = since.to_zoned(tz);
+        // Catch up at most a bounded number of missed runs (like the controller's limit).
+        for _ in 0..100 {
+            let next = cron.find_next_occurrence(&cursor, false).ok()?;
+            if next.timestamp() > ts {
+                break;
+            }
+            latest = Some(next.timestamp());
+            cursor = next;
+        }
+        self.busy = true;
+        latest
     }
 
     fn pods(&mut self, store: &mut Store, view: &View, now: Instant, ts: jiff::Timestamp) {

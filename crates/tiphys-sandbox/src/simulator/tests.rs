@@ -8,6 +8,10 @@ struct Cluster {
     elapsed: Duration,
 }
 
+fn clock(elapsed: Duration) -> jiff::Timestamp {
+    ts().checked_add(jiff::SignedDuration::from_millis(elapsed.as_millis() as i64)).unwrap_or(ts())
+}
+
 fn ts() -> jiff::Timestamp {
     jiff::Timestamp::from_second(1_700_000_000).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
@@ -33,10 +37,15 @@ impl Cluster {
 
     /// Runs the controllers for `secs` simulated seconds in 50 ms ticks.
     fn run(&mut self, secs: f64) {
-        let ticks = (secs * 20.0) as u32;
+        self.run_in(secs, 50);
+    }
+
+    /// Runs the controllers for `secs` simulated seconds in ticks of `tick_ms`.
+    fn run_in(&mut self, secs: f64, tick_ms: u64) {
+        let ticks = (secs * 1000.0) as u64 / tick_ms;
         for _ in 0..ticks {
-            self.elapsed += Duration::from_millis(50);
-            self.sim.step(&mut self.store, self.start + self.elapsed, ts());
+            self.elapsed += Duration::from_millis(tick_ms);
+            self.sim.step(&mut self.store, self.start + self.elapsed, clock(self.elapsed));
         }
     }
 
@@ -234,4 +243,28 @@ fn statefulsets_and_daemonsets_report_status() {
     let ds = c.get("apps", "daemonsets", "agent");
     assert_eq!(ds["status"]["numberReady"], 1, "{ds}");
     assert_eq!(ds["status"]["desiredNumberScheduled"], 1);
+}
+
+#[test]
+fn cronjobs_create_jobs_on_schedule() {
+    let mut c = Cluster::new();
+    c.create("batch", "cronjobs", json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"},
+        "spec": {"schedule": "* * * * *", "successfulJobsHistoryLimit": 1, "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1.36"}]}}}}}}));
+    c.run_in(30.0, 1000);
+    assert!(c.all("batch", "jobs").is_empty(), "nothing is due before the first minute");
+    c.run_in(35.0, 1000);
+    let jobs = c.all("batch", "jobs");
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(condition_of(&jobs[0], "Complete")["status"], "True");
+    let cj = c.get("batch", "cronjobs", "tick");
+    assert!(
+        cj["status"]["lastScheduleTime"].is_string() && cj["status"]["lastSuccessfulTime"].is_string(),
+        "{cj}"
+    );
+    c.run_in(60.0, 1000);
+    let jobs = c.all("batch", "jobs");
+    assert_eq!(jobs.len(), 1, "history limit keeps only the newest successful Job");
+    let name = jobs[0]["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    assert!(name.starts_with("tick-"), "{name}");
 }
