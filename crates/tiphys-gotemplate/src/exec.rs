@@ -129,7 +129,7 @@ struct State<'a, 's> {
     set: &'a Template,
     tree: &'a Tree,
     out: &'s mut String,
-    vars: Vec<(String, Value)>,
+    vars: Vec<(&'a str, Value)>,
     depth: usize,
     shared: &'s mut Shared,
 }
@@ -171,7 +171,7 @@ fn run_tree(
         });
     }
     shared.stack.push(tree.name.clone());
-    let mut st = State { set, tree, out, vars: vec![("$".into(), data.clone())], depth, shared };
+    let mut st = State { set, tree, out, vars: vec![("$", data.clone())], depth, shared };
     let r = st.walk_list(data, &tree.root);
     st.shared.stack.pop();
     r.map(|_| ())
@@ -189,7 +189,7 @@ impl Context<'_> {
     }
 }
 
-impl State<'_, '_> {
+impl<'a> State<'a, '_> {
     fn err_at(&self, pos: usize, node: &dyn std::fmt::Display, msg: impl Into<String>) -> Error {
         Error::Exec {
             location: self.tree.location(pos),
@@ -199,7 +199,7 @@ impl State<'_, '_> {
         }
     }
 
-    fn walk_list(&mut self, dot: &Value, list: &[Node]) -> Result<Flow, Error> {
+    fn walk_list(&mut self, dot: &Value, list: &'a [Node]) -> Result<Flow, Error> {
         for n in list {
             match self.walk(dot, n)? {
                 Flow::Normal => {}
@@ -209,7 +209,7 @@ impl State<'_, '_> {
         Ok(Flow::Normal)
     }
 
-    fn walk(&mut self, dot: &Value, node: &Node) -> Result<Flow, Error> {
+    fn walk(&mut self, dot: &Value, node: &'a Node) -> Result<Flow, Error> {
         match node {
             Node::Text(t) => self.out.push_str(t),
             Node::Action(pipe) => {
@@ -266,7 +266,7 @@ impl State<'_, '_> {
         Ok(Flow::Normal)
     }
 
-    fn walk_range(&mut self, dot: &Value, b: &crate::parse::Branch) -> Result<(), Error> {
+    fn walk_range(&mut self, dot: &Value, b: &'a crate::parse::Branch) -> Result<(), Error> {
         let val = self.eval_cmds(dot, &b.pipe)?.value();
         let decls = &b.pipe.decl;
         let mark = self.vars.len();
@@ -274,7 +274,7 @@ impl State<'_, '_> {
             if b.pipe.is_assign {
                 continue;
             }
-            self.vars.push((d.clone(), Value::Nil));
+            self.vars.push((d.as_str(), Value::Nil));
         }
         let items: Vec<(Value, Value)> = match &val {
             Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
@@ -330,16 +330,19 @@ impl State<'_, '_> {
     }
 
     /// Go's reflection error for an argument of the wrong type, at that argument.
+    #[allow(clippy::too_many_arguments)]
     fn arg_type_error(
         &self,
-        cmd: &Command,
+        pos: usize,
+        at: &dyn std::fmt::Display,
+        args: &[Arg],
         argv: &[Value],
         index: usize,
         expected: &str,
         missing: bool,
     ) -> Error {
         let got = argv.get(index).cloned().unwrap_or_default();
-        let node = cmd.args.get(index + 1);
+        let node = args.get(index);
         let kind = match expected {
             "int" => "integer",
             other => other,
@@ -366,15 +369,13 @@ impl State<'_, '_> {
                 n,
                 format!("wrong type for value; expected {expected}; got {}", got.type_name()),
             ),
-            None if missing => self.err_at(cmd.pos, cmd, format!("invalid value; expected {expected}")),
-            None if got.is_nil() => self.err_at(
-                cmd.pos,
-                cmd,
-                format!("wrong type for value; expected {expected}; got interface {{}}"),
-            ),
+            None if missing => self.err_at(pos, at, format!("invalid value; expected {expected}")),
+            None if got.is_nil() => {
+                self.err_at(pos, at, format!("wrong type for value; expected {expected}; got interface {{}}"))
+            }
             None => self.err_at(
-                cmd.pos,
-                cmd,
+                pos,
+                at,
                 format!("wrong type for value; expected {expected}; got {}", got.type_name()),
             ),
         }
@@ -382,7 +383,7 @@ impl State<'_, '_> {
 
     /// Assigns to the innermost variable called `name` (declared earlier by the parser's rules).
     fn set_var(&mut self, name: &str, v: Value) {
-        if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+        if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| *n == name) {
             slot.1 = v;
         }
     }
@@ -403,7 +404,7 @@ impl State<'_, '_> {
     }
 
     /// Runs the pipeline's commands without binding its declared variables.
-    fn eval_cmds(&mut self, dot: &Value, pipe: &Pipe) -> Result<Ev, Error> {
+    fn eval_cmds(&mut self, dot: &Value, pipe: &'a Pipe) -> Result<Ev, Error> {
         let mut value: Option<Ev> = None;
         for cmd in &pipe.cmds {
             value = Some(self.eval_command(dot, cmd, value)?);
@@ -411,14 +412,14 @@ impl State<'_, '_> {
         Ok(value.unwrap_or(Ev::Missing))
     }
 
-    fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> Result<Ev, Error> {
+    fn eval_pipeline(&mut self, dot: &Value, pipe: &'a Pipe) -> Result<Ev, Error> {
         let v = self.eval_cmds(dot, pipe)?;
         for d in &pipe.decl {
             let val = v.clone().value();
             if pipe.is_assign {
                 self.set_var(d, val);
             } else {
-                self.vars.push((d.clone(), val));
+                self.vars.push((d.as_str(), val));
             }
         }
         Ok(v)
@@ -435,7 +436,7 @@ impl State<'_, '_> {
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &Value, cmd: &Command, final_: Option<Ev>) -> Result<Ev, Error> {
+    fn eval_command(&mut self, dot: &Value, cmd: &'a Command, final_: Option<Ev>) -> Result<Ev, Error> {
         let first = &cmd.args[0];
         match &first.kind {
             ArgKind::Field(ids) => self.eval_field_chain(
@@ -458,7 +459,9 @@ impl State<'_, '_> {
                 }
                 self.eval_field_chain(dot, first, Ev::Val(v), &ids[1..], &cmd.args[1..], final_)
             }
-            ArgKind::Ident(name, user) => self.eval_function(dot, cmd, name, user.as_ref(), final_),
+            ArgKind::Ident(name, user) => {
+                self.eval_function(dot, cmd.pos, cmd, name, user.as_ref(), &cmd.args[1..], final_)
+            }
             ArgKind::Pipe(p) => {
                 self.not_a_function(cmd, &final_)?;
                 self.eval_pipeline(dot, p)
@@ -475,12 +478,12 @@ impl State<'_, '_> {
         self.vars
             .iter()
             .rev()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .map(|(_, v)| self.shared.resolve(v.clone()))
             .ok_or_else(|| self.err_at(at.pos, at, format!("undefined variable: {name}")))
     }
 
-    fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> Result<Ev, Error> {
+    fn eval_arg(&mut self, dot: &Value, arg: &'a Arg) -> Result<Ev, Error> {
         Ok(match &arg.kind {
             ArgKind::Dot => Ev::Val(self.shared.resolve(dot.clone())),
             ArgKind::Nil => Ev::Val(Value::Nil),
@@ -506,8 +509,7 @@ impl State<'_, '_> {
                 self.eval_field_chain(dot, arg, recv, ids, &[], None)?
             }
             ArgKind::Ident(name, user) => {
-                let cmd = Command { pos: arg.pos, args: vec![arg.clone()] };
-                self.eval_function(dot, &cmd, name, user.as_ref(), None)?
+                self.eval_function(dot, arg.pos, arg, name, user.as_ref(), &[], None)?
             }
         })
     }
@@ -518,7 +520,7 @@ impl State<'_, '_> {
         node: &Arg,
         mut recv: Ev,
         ids: &[String],
-        args: &[Arg],
+        args: &'a [Arg],
         final_: Option<Ev>,
     ) -> Result<Ev, Error> {
         let n = ids.len();
@@ -539,7 +541,7 @@ impl State<'_, '_> {
         node: &Arg,
         recv: Ev,
         name: &str,
-        args: &[Arg],
+        args: &'a [Arg],
         final_: Option<Ev>,
     ) -> Result<Ev, Error> {
         let has_args = !args.is_empty() || final_.is_some();
@@ -623,21 +625,25 @@ impl State<'_, '_> {
         }
     }
 
+    /// Calls function `name` on `args` (plus the piped `final_` value); errors are located at
+    /// `pos`/`at`, the command (or lone identifier) being evaluated.
+    #[allow(clippy::too_many_arguments)]
     fn eval_function(
         &mut self,
         dot: &Value,
-        cmd: &Command,
+        pos: usize,
+        at: &dyn std::fmt::Display,
         name: &str,
         user: Option<&crate::parse::FuncRef>,
+        args: &'a [Arg],
         final_: Option<Ev>,
     ) -> Result<Ev, Error> {
-        let args = &cmd.args[1..];
         let user = user.map(|f| f.0.clone());
         if user.is_none() && (name == "and" || name == "or") {
             if args.is_empty() && final_.is_none() {
                 return Err(self.err_at(
-                    cmd.pos,
-                    cmd,
+                    pos,
+                    at,
                     format!("wrong number of args for {name}: want at least 1 got 0"),
                 ));
             }
@@ -682,7 +688,7 @@ impl State<'_, '_> {
             None => match builtins::call(name, &argv) {
                 Some(r) => r,
                 None => {
-                    return Err(self.err_at(cmd.pos, cmd, format!("\"{name}\" is not a defined function")));
+                    return Err(self.err_at(pos, at, format!("\"{name}\" is not a defined function")));
                 }
             },
         };
@@ -691,12 +697,12 @@ impl State<'_, '_> {
         }
         match result {
             Ok(v) => Ok(Ev::Val(v)),
-            Err(Error::Arg(m)) => Err(self.err_at(cmd.pos, cmd, m)),
+            Err(Error::Arg(m)) => Err(self.err_at(pos, at, m)),
             Err(Error::ArgType { index, expected }) => {
                 let was_missing = index < 64 && missing & (1 << index) != 0;
-                Err(self.arg_type_error(cmd, &argv, index, &expected, was_missing))
+                Err(self.arg_type_error(pos, at, args, &argv, index, &expected, was_missing))
             }
-            Err(e) => Err(self.err_at(cmd.pos, cmd, format!("error calling {name}: {e}"))),
+            Err(e) => Err(self.err_at(pos, at, format!("error calling {name}: {e}"))),
         }
     }
 }
