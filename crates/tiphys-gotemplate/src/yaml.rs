@@ -279,9 +279,9 @@ fn resolves_non_string(s: &str) -> bool {
     let base60_like =
         s.contains(':') && s.chars().all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | '_' | '+' | '-'));
     let ts_like = s.len() >= 8 && s.as_bytes().get(4) == Some(&b'-');
-    (float_like && float_re.is_match(&plain))
-        || (base60_like && base60.is_match(s))
-        || (ts_like && ts.is_match(s))
+    // Go's ParseFloat fails on overflow ("9e9999"), which leaves the text a plain string
+    let float = float_like && float_re.is_match(&plain) && plain.parse::<f64>().is_ok_and(f64::is_finite);
+    float || (base60_like && base60.is_match(s)) || (ts_like && ts.is_match(s))
 }
 
 /// `strconv.ParseInt(s, 0, 64)` / `ParseUint` acceptance.
@@ -302,12 +302,18 @@ fn go_parse_int(s: &str) -> bool {
     !digits.is_empty() && u64::from_str_radix(digits, radix).is_ok()
 }
 
+/// go-yaml v2's `is_printable`: note that characters beyond U+FFFF (emoji) and NEL are not,
+/// so such strings are double-quoted with escapes.
 fn is_printable(c: char) -> bool {
-    matches!(c, '\n' | '\u{85}')
+    c == '\n'
         || ('\u{20}'..='\u{7e}').contains(&c)
         || ('\u{a0}'..='\u{d7ff}').contains(&c)
         || (('\u{e000}'..='\u{fffd}').contains(&c) && c != '\u{feff}')
-        || ('\u{10000}'..='\u{10ffff}').contains(&c)
+}
+
+/// libyaml's `IS_BREAK`.
+fn is_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
 #[derive(Default)]
@@ -339,7 +345,7 @@ fn analyze(s: &str) -> Analysis {
     if s.starts_with("---") || s.starts_with("...") {
         a.plain = false;
     }
-    let blank = |c: Option<&char>| c.is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{85}'));
+    let blank = |c: Option<&char>| c.is_none_or(|&c| c == ' ' || c == '\t' || is_break(c));
     let (mut special, mut line_breaks, mut space_break, mut break_space) = (false, false, false, false);
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
@@ -365,7 +371,7 @@ fn analyze(s: &str) -> Analysis {
         if !is_printable(c) || (c == '\u{feff}') {
             special = true;
         }
-        if c == '\n' || c == '\r' || c == '\u{85}' {
+        if is_break(c) {
             line_breaks = true;
         }
         if c == ' ' {
@@ -380,7 +386,7 @@ fn analyze(s: &str) -> Analysis {
             }
             prev_space = true;
             prev_break = false;
-        } else if c == '\n' || c == '\r' || c == '\u{85}' {
+        } else if is_break(c) {
             if i == 0 {
                 leading_break = true;
             }
