@@ -194,7 +194,7 @@ pub fn server_side_apply(
     let mut applied = applied.clone();
     drop_nulls(&mut applied);
     if let Some(Value::Object(meta)) = applied.get_mut("metadata") {
-        meta.remove("managedFields");
+        meta.shift_remove("managedFields");
     }
     let mut entries = decoded(live)?;
     let api_version = gvk.api_version();
@@ -361,7 +361,7 @@ fn finish(object: &mut Value, mut entries: Vec<Tracked>, removed: &FieldSet, sou
     let meta = map.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(meta) = meta {
         if entries.is_empty() {
-            meta.remove("managedFields");
+            meta.shift_remove("managedFields");
         } else {
             let stored = source.pointer("/metadata/managedFields").and_then(Value::as_array);
             let encoded = entries

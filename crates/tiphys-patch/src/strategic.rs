@@ -17,9 +17,11 @@ const SET_ELEMENT_ORDER: &str = "$setElementOrder/";
 ///
 /// Lists with a merge strategy merge element by element (containers by `name`, ports by
 /// `containerPort`, finalizers as a set, ...; see [`crate::schema`]); other lists replace.
-/// Directives: `$patch: replace|delete|merge` on objects and list elements, `$retainKeys`,
-/// `$deleteFromPrimitiveList/<field>`, `$setElementOrder/<field>`; `null` deletes a field.
-/// For kinds without built-in merge rules (custom resources) this is a JSON merge patch.
+/// Directives: `$patch: replace|delete` on objects and list elements (`merge` is refused, as
+/// upstream does), `$retainKeys`, `$deleteFromPrimitiveList/<field>`,
+/// `$setElementOrder/<field>`; `null` deletes a field. Element order after a merge follows
+/// upstream's rules. For kinds without built-in merge rules (custom resources) this is a JSON
+/// merge patch.
 pub fn apply_strategic_merge_patch(
     doc: &Value,
     patch: &Value,
@@ -54,7 +56,7 @@ fn merge_map(
         None => {}
         Some(Value::String(d)) if d == "replace" => {
             let mut replaced = patch.clone();
-            replaced.remove(PATCH);
+            replaced.shift_remove(PATCH);
             return Ok(replaced);
         }
         Some(Value::String(d)) if d == "delete" => return Ok(Map::new()),
@@ -95,7 +97,7 @@ fn merge_map(
             continue;
         }
         if value.is_null() {
-            original.remove(key);
+            original.shift_remove(key);
             continue;
         }
         let child_path = format!("{path}.{key}");
