@@ -87,6 +87,9 @@ pub struct Event {
     pub namespace: Arc<str>,
     /// The object after the change (before it, for deletions).
     pub object: Arc<Stored>,
+    /// For modifications, the object before the change: a watch whose selector the object
+    /// starts or stops matching sees ADDED or DELETED instead of MODIFIED.
+    pub previous: Option<Arc<Stored>>,
 }
 
 /// `propagationPolicy` of a delete.
@@ -152,6 +155,28 @@ pub struct ListPage {
     pub continue_token: Option<String>,
     /// Objects left after this page.
     pub remaining: Option<u64>,
+}
+
+impl Event {
+    /// How a watcher with `filter` sees this event: MODIFIED becomes ADDED when the object
+    /// starts matching and DELETED (with its previous content) when it stops, as the API
+    /// server's watch cache does. `None` when the watcher does not see it at all.
+    pub fn as_seen_by(&self, filter: &Filter) -> Option<(EventType, Arc<Stored>)> {
+        let now = filter.matches(&self.namespace, &self.object);
+        match (self.kind, &self.previous) {
+            (EventType::Modified, Some(prev)) => match (now, filter.matches(&self.namespace, prev)) {
+                (true, true) => Some((EventType::Modified, self.object.clone())),
+                (true, false) => Some((EventType::Added, self.object.clone())),
+                (false, true) => {
+                    let mut last = prev.value().ok()?;
+                    last["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+                    Some((EventType::Deleted, Arc::new(Stored::new(&last, self.rv))))
+                }
+                (false, false) => None,
+            },
+            _ => now.then(|| (self.kind, self.object.clone())),
+        }
+    }
 }
 
 impl ListPage {
@@ -425,7 +450,18 @@ impl Store {
     }
 
     fn emit(&mut self, kind: EventType, gr: Arc<GroupResource>, namespace: &str, object: Arc<Stored>) {
-        let event = Event { rv: object.rv, kind, gr, namespace: namespace.into(), object };
+        self.emit_change(kind, gr, namespace, object, None);
+    }
+
+    fn emit_change(
+        &mut self,
+        kind: EventType,
+        gr: Arc<GroupResource>,
+        namespace: &str,
+        object: Arc<Stored>,
+        previous: Option<Arc<Stored>>,
+    ) {
+        let event = Event { rv: object.rv, kind, gr, namespace: namespace.into(), object, previous };
         if let Some(j) = &mut self.journal {
             j.push(event.clone());
         }
@@ -773,11 +809,12 @@ impl Store {
         self.remove_indexes(&gr, namespace, name, &old);
         self.insert_indexes(&gr, namespace, name, &new);
         let stored = Arc::new(Stored::new(&new, self.rv));
-        self.objects
+        let previous = self
+            .objects
             .entry((*gr).clone())
             .or_default()
             .insert((namespace.to_string(), name.to_string()), stored.clone());
-        self.emit(EventType::Modified, gr, namespace, stored);
+        self.emit_change(EventType::Modified, gr, namespace, stored, previous);
         if deleting || !owner_uids(&new).is_empty() {
             let key = (self.intern(rt), namespace.to_string(), name.to_string());
             self.gc_queue.insert(key);
@@ -898,11 +935,12 @@ impl Store {
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         let gr = self.intern(rt);
         let stored = Arc::new(Stored::new(&obj, self.rv));
-        self.objects
+        let previous = self
+            .objects
             .entry((*gr).clone())
             .or_default()
             .insert((namespace.to_string(), name.to_string()), stored.clone());
-        self.emit(EventType::Modified, gr.clone(), namespace, stored);
+        self.emit_change(EventType::Modified, gr.clone(), namespace, stored, previous);
         self.gc_queue.insert((gr, namespace.to_string(), name.to_string()));
         self.collect_garbage(now);
         match self.get(rt, namespace, name) {

@@ -65,10 +65,8 @@ impl Watcher {
         self.send("BOOKMARK", obj.to_string()).await
     }
 
-    fn matches(&self, e: &Event) -> bool {
-        e.gr.0 == self.target.rt.group
-            && e.gr.1 == self.target.rt.plural
-            && self.filter.matches(&e.namespace, &e.object)
+    fn same_resource(&self, e: &Event) -> bool {
+        e.gr.0 == self.target.rt.group && e.gr.1 == self.target.rt.plural
     }
 
     async fn run(mut self, since: Option<u64>, initial_events: bool, timeout: Option<Duration>) {
@@ -105,7 +103,7 @@ impl Watcher {
             let batch = {
                 let store = self.shared.lock();
                 let current = store.resource_version();
-                store.events_since(last, |e| self.matches(e)).map(|events| (events, current))
+                store.events_since(last, |e| self.same_resource(e)).map(|events| (events, current))
             };
             match batch {
                 Err(err) => {
@@ -114,9 +112,10 @@ impl Watcher {
                     return;
                 }
                 Ok((events, current)) => {
-                    for e in events {
-                        let obj = self.object_json(&e.object);
-                        if !self.send(e.kind.as_str(), obj).await {
+                    let seen: Vec<_> = events.iter().filter_map(|e| e.as_seen_by(&self.filter)).collect();
+                    for (kind, object) in seen {
+                        let obj = self.object_json(&object);
+                        if !self.send(kind.as_str(), obj).await {
                             return;
                         }
                     }

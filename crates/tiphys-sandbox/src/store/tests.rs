@@ -303,3 +303,35 @@ fn crds_make_kinds_servable_and_take_them_away() {
     assert!(s.find_type("example.com", "v1", "widgets").is_none());
     assert!(s.list(&widgets, &Filter::default(), None, None).expect("list").items.is_empty());
 }
+
+#[test]
+fn label_changes_become_added_and_deleted_for_selecting_watchers() {
+    let mut s = store();
+    let cms = rt(&s, "", "configmaps");
+    let w = WriteOptions::default();
+    let o = s.create(&cms, Some("default"), cm("x"), &w, now()).expect("create");
+    let start = s.resource_version();
+    let filter = Filter { labels: LabelSelector::parse("tier=web").expect("sel"), ..Default::default() };
+    let mut join = o.clone();
+    join["metadata"]["labels"]["tier"] = json!("web");
+    let o = s.update(&cms, "default", "x", join, Part::Main, &w, now()).expect("join");
+    let mut touch = o.clone();
+    touch["data"]["k"] = json!("2");
+    let o = s.update(&cms, "default", "x", touch, Part::Main, &w, now()).expect("touch");
+    let mut leave = o;
+    leave["metadata"]["labels"]["tier"] = json!("db");
+    s.update(&cms, "default", "x", leave, Part::Main, &w, now()).expect("leave");
+    let seen: Vec<(EventType, String)> = s
+        .events_since(start, |_| true)
+        .expect("events")
+        .iter()
+        .filter_map(|e| e.as_seen_by(&filter))
+        .map(|(k, o)| (k, o.value().map(|v| v["metadata"]["labels"]["tier"].to_string()).unwrap_or_default()))
+        .collect();
+    let expected = vec![
+        (EventType::Added, "\"web\"".to_string()),
+        (EventType::Modified, "\"web\"".to_string()),
+        (EventType::Deleted, "\"web\"".to_string()),
+    ];
+    assert_eq!(seen, expected);
+}
