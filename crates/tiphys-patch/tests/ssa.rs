@@ -428,3 +428,21 @@ fn remove_fields_drops_what_a_manager_owns() {
     assert_eq!(nginx.get("env"), None, "the emptied env list goes too");
     assert_eq!(nginx["image"], json!("nginx:1"));
 }
+
+#[test]
+fn custom_resources_own_maps_per_key_and_lists_as_a_whole() {
+    let gvk = GroupVersionKind::from_api_version("example.com/v1", "Widget").expect("gvk");
+    let config = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+                        "spec": {"sizes": [1, 2], "labels": {"a": "1"}}});
+    let out = server_side_apply(None, &config, "m", false, &gvk, T0).expect("applies");
+    assert_eq!(
+        out["metadata"]["managedFields"][0]["fieldsV1"],
+        json!({"f:spec": {"f:labels": {"f:a": {}}, "f:sizes": {}}})
+    );
+    let other = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+                       "spec": {"sizes": [3], "labels": {"b": "2"}}});
+    let err = server_side_apply(Some(&out), &other, "n", false, &gvk, T1).expect_err("list conflicts");
+    assert_eq!(err.to_string(), "Apply failed with 1 conflict: conflict with \"m\": .spec.sizes");
+    let forced = server_side_apply(Some(&out), &other, "n", true, &gvk, T1).expect("forced");
+    assert_eq!(forced["spec"], json!({"sizes": [3], "labels": {"a": "1", "b": "2"}}));
+}
