@@ -446,3 +446,19 @@ fn custom_resources_own_maps_per_key_and_lists_as_a_whole() {
     let forced = server_side_apply(Some(&out), &other, "n", true, &gvk, T1).expect("forced");
     assert_eq!(forced["spec"], json!({"sizes": [3], "labels": {"a": "1", "b": "2"}}));
 }
+
+#[test]
+fn conflicts_name_the_subresource_of_the_other_manager() {
+    // As users see it when an HPA scaled the Deployment through /scale.
+    let mut live = deployment(5, "nginx:1");
+    live["metadata"]["managedFields"] = json!([{
+        "manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
+        "time": T0, "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}, "subresource": "scale"
+    }]);
+    let err = apply(Some(&live), &deployment(3, "nginx:1"), "pulumi", false, T1).expect_err("conflict");
+    assert_eq!(
+        err.to_string(),
+        "Apply failed with 1 conflict: conflict with \"kube-controller-manager\" with subresource \"scale\" \
+         using apps/v1: .spec.replicas"
+    );
+}
