@@ -335,3 +335,55 @@ fn label_changes_become_added_and_deleted_for_selecting_watchers() {
     ];
     assert_eq!(seen, expected);
 }
+
+fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        "[a-zA-Z0-9_./-]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("metadata".to_string()),
+                    Just("name".to_string()),
+                    Just("labels".to_string()),
+                    Just("finalizers".to_string()),
+                    Just("ownerReferences".to_string()),
+                    Just("spec".to_string()),
+                    Just("status".to_string()),
+                    "[a-z]{1,6}"
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bodies_never_panic(body in arbitrary_json(), meta in arbitrary_json()) {
+        let mut s = store();
+        for (group, plural) in [("", "configmaps"), ("apps", "deployments"), ("", "namespaces"), ("", "services")] {
+            let t = rt(&s, group, plural);
+            let mut obj = body.clone();
+            if let Some(m) = obj.as_object_mut() {
+                m.insert("metadata".into(), meta.clone());
+            }
+            let created = s.create(&t, Some("default"), obj.clone(), &WriteOptions::default(), now());
+            if let Ok(c) = created {
+                let ns = c["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+                let name = c["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                let _ = s.update(&t, &ns, &name, obj.clone(), Part::Main, &WriteOptions::default(), now());
+                let _ = s.update(&t, &ns, &name, obj, Part::Status, &WriteOptions::default(), now());
+                let _ = s.delete(&t, &ns, &name, &DeleteOptions::default(), now());
+            }
+        }
+    }
+}
