@@ -31,11 +31,32 @@ pub fn to_yaml(value: &Value) -> String {
 
 /// Parses one YAML document like sigs.k8s.io/yaml `Unmarshal` into `interface{}`: numbers
 /// become float64 (it converts through JSON), maps get string keys.
+/// Like go-yaml's `Unmarshal`, only the first document of a stream is read.
 pub fn from_yaml(text: &str) -> Result<Value, Error> {
-    let json: serde_json::Value =
-        serde_saphyr::from_str_with_options(text, serde_saphyr::options! { legacy_octal_numbers: true })
-            .map_err(|e| Error::func(format!("error converting YAML to JSON: {e}")))?;
-    Ok(Value::from_json_floats(&json))
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_str_multiple_with_options(
+        text,
+        serde_saphyr::options! { legacy_octal_numbers: true },
+    )
+    .map_err(|e| Error::func(format!("error converting YAML to JSON: {}", go_yaml_error(&e.to_string()))))?;
+    Ok(docs.first().map(Value::from_json_floats).unwrap_or(Value::Nil))
+}
+
+/// Words the YAML parser's failures the way Helm users see them where the cause is the same:
+/// infinities and NaN cannot become JSON.
+fn go_yaml_error(msg: &str) -> String {
+    let first = msg.lines().next().unwrap_or(msg);
+    if first.contains("non-finite float") {
+        let token = first.split('`').nth(1).unwrap_or("").to_ascii_lowercase();
+        let value = if token.contains("nan") {
+            "NaN"
+        } else if token.starts_with('-') {
+            "-Inf"
+        } else {
+            "+Inf"
+        };
+        return format!("json: unsupported value: {value}");
+    }
+    first.trim_start_matches("error: ").to_string()
 }
 
 /// The JSON round trip: whole floats below 1e21 become ints (Go's `encoding/json` prints them
