@@ -260,6 +260,26 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
             service(),
             json!({"spec": {"ports": [{"port": 80, "targetPort": 9090}, {"port": 8443}]}}),
         ),
+        (
+            "ports sharing a containerPort merge into the first",
+            deployment(json!({"containers": [{"name": "dns",
+                "ports": [{"containerPort": 53, "protocol": "TCP"}, {"containerPort": 53, "protocol": "UDP"}]}]})),
+            pod_patch(json!({"containers": [{"name": "dns",
+                "ports": [{"containerPort": 53, "protocol": "UDP", "name": "d"}]}]})),
+        ),
+        (
+            "null inside an existing element deletes",
+            d.clone(),
+            pod_patch(
+                json!({"containers": [{"name": "web", "args": null, "env": [{"name": "A", "value": null}]}]}),
+            ),
+        ),
+        (
+            "nested maps merge",
+            d.clone(),
+            pod_patch(json!({"containers": [{"name": "web",
+                "resources": {"limits": {"memory": "1Gi"}, "requests": {"cpu": "1"}}}]})),
+        ),
         ("service selector map", service(), json!({"spec": {"selector": {"tier": "fe"}}})),
         (
             "cron job template containers",
