@@ -26,10 +26,7 @@ use std::{
     },
 };
 
-use mlua::{
-    HookTriggers, Lua, LuaOptions, LuaSerdeExt, StdLib, Table, VmState,
-    serde::{DeserializeOptions, SerializeOptions},
-};
+use mlua::{HookTriggers, Lua, LuaOptions, LuaSerdeExt, StdLib, Table, VmState, serde::DeserializeOptions};
 use serde_json::Value;
 
 /// Message upstream gives when a script returns a status that is not one of the six codes.
@@ -248,11 +245,13 @@ impl Sandbox {
         ctx: &RunContext,
     ) -> mlua::Result<Option<Value>> {
         let lua = &self.lua;
-        lua.set_memory_limit(lua.used_memory().saturating_add(limits.memory_bytes))?;
         self.budget.reset(limits, ctx);
+        // No limit while copying the object in: with a limit set, mlua protects every table
+        // write against allocation errors, which costs more than the script. The copy is
+        // bounded by the object, which is already in memory.
+        lua.set_memory_limit(0)?;
         let env = lua.create_table()?;
-        let to_lua = SerializeOptions::new().serialize_none_to_null(false).serialize_unit_to_null(false);
-        env.raw_set("obj", lua.to_value_with(obj, to_lua)?)?;
+        env.raw_set("obj", to_lua_value(lua, obj)?)?;
         if let Some(params) = params {
             let table = lua.create_table()?;
             for (k, v) in params {
@@ -263,6 +262,7 @@ impl Sandbox {
         env.raw_set("_G", &env)?;
         env.set_metatable(Some(self.env_meta.clone()))?;
         function.set_environment(env)?;
+        lua.set_memory_limit(lua.used_memory().saturating_add(limits.memory_bytes))?;
         let returned: mlua::Value = function.call(())?;
         let mlua::Value::Table(table) = returned else {
             return Err(mlua::Error::runtime(format!(
@@ -273,6 +273,48 @@ impl Sandbox {
         // gopher-json writes an empty table as `[]`; callers undo that against the input.
         let from_lua = DeserializeOptions::new().encode_empty_tables_as_array(true);
         Ok(Some(lua.from_value_with(mlua::Value::Table(table), from_lua)?))
+    }
+}
+
+/// JSON to Lua as upstream's `decodeValue` does it: `null` is `nil` (the key is absent),
+/// numbers are Lua numbers, lists are sequences. Written by hand rather than through serde:
+/// scalars are pushed straight into their table, which halves the cost of a typical object.
+fn to_lua_value(lua: &Lua, value: &Value) -> mlua::Result<mlua::Value> {
+    Ok(match value {
+        Value::Null => mlua::Value::Nil,
+        Value::Bool(b) => mlua::Value::Boolean(*b),
+        Value::Number(n) => mlua::Value::Number(n.as_f64().unwrap_or_default()),
+        Value::String(s) => mlua::Value::String(lua.create_string(s)?),
+        Value::Array(_) | Value::Object(_) => mlua::Value::Table(to_lua_table(lua, value)?),
+    })
+}
+
+fn to_lua_table(lua: &Lua, value: &Value) -> mlua::Result<Table> {
+    fn set<K: mlua::IntoLua>(lua: &Lua, table: &Table, key: K, value: &Value) -> mlua::Result<()> {
+        match value {
+            Value::Null => Ok(()),
+            Value::Bool(b) => table.raw_set(key, *b),
+            Value::Number(n) => table.raw_set(key, n.as_f64().unwrap_or_default()),
+            Value::String(s) => table.raw_set(key, s.as_str()),
+            Value::Array(_) | Value::Object(_) => table.raw_set(key, to_lua_table(lua, value)?),
+        }
+    }
+    match value {
+        Value::Array(items) => {
+            let table = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.iter().enumerate() {
+                set(lua, &table, i + 1, item)?;
+            }
+            Ok(table)
+        }
+        Value::Object(map) => {
+            let table = lua.create_table_with_capacity(0, map.len())?;
+            for (key, item) in map {
+                set(lua, &table, key.as_str(), item)?;
+            }
+            Ok(table)
+        }
+        _ => lua.create_table(),
     }
 }
 
