@@ -259,3 +259,36 @@ async fn data_dir_keeps_objects_and_versions_across_restarts() {
     assert!(rv > rv_before, "resourceVersion {rv} continues after {rv_before}");
     second.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_discovery_finds_builtins_and_crds() {
+    let (sandbox, client) = start().await;
+    let crds: Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = Api::all(client.clone());
+    let crd = serde_json::from_value(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Cluster", "names": {"plural": "widgets", "kind": "Widget"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}}))
+    .expect("crd");
+    crds.create(&PostParams::default(), &crd).await.expect("create crd");
+    let discovery = kube::discovery::Discovery::new(client.clone()).run().await.expect("discovery");
+    let (deploy, caps) = discovery
+        .resolve_gvk(&kube::api::GroupVersionKind::gvk("apps", "v1", "Deployment"))
+        .expect("apps/v1 Deployment discovered");
+    assert_eq!(deploy.plural, "deployments");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    let (widget, caps) = discovery
+        .resolve_gvk(&kube::api::GroupVersionKind::gvk("example.com", "v1", "Widget"))
+        .expect("CRD kind discovered");
+    assert_eq!(caps.scope, kube::discovery::Scope::Cluster);
+    let widgets: Api<kube::api::DynamicObject> = Api::all_with(client, &widget);
+    let obj: kube::api::DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w"}, "spec": {"size": 1}}))
+        .expect("widget");
+    widgets.create(&PostParams::default(), &obj).await.expect("create widget");
+    assert_eq!(widgets.list(&ListParams::default()).await.expect("list").items.len(), 1);
+    sandbox.shutdown().await;
+}
