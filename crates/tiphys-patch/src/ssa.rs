@@ -172,8 +172,9 @@ pub const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 /// Server-side apply of `applied` (the manager's whole intent for the object) onto `live`
 /// (`None` on create) by `manager`, as the API server does for `PATCH` with
 /// `application/apply-patch+yaml`. Returns the new object with `metadata.managedFields`
-/// updated (operation `Apply`, `time = now`), or [`PatchError::Conflicts`] when fields owned by
-/// other managers would change and `force` is false.
+/// updated (operation `Apply`, `time = now` unless the apply changed nothing), or
+/// [`PatchError::Conflicts`] when fields owned by other managers would change and `force` is
+/// false.
 ///
 /// Like the API server, the manager `kubectl` takes over the fields of its own earlier
 /// client-side apply (those in the last-applied annotation, unchanged since) without
@@ -215,6 +216,10 @@ pub fn server_side_apply(
 
     let position = entries.iter().position(|t| t.entry.is(manager, Operation::Apply, &api_version));
     let last_set = position.map(|i| entries[i].entry.fields.clone()).unwrap_or_default();
+    let (last_time, last_stored) = match position {
+        Some(i) => (entries[i].entry.time.clone(), entries[i].stored),
+        None => (None, None),
+    };
     let entry = ManagedFieldsEntry {
         manager: manager.to_string(),
         operation: Operation::Apply,
@@ -278,6 +283,15 @@ pub fn server_side_apply(
     }
     if manager == KUBECTL {
         last_applied::refresh(&mut merged, &applied);
+    }
+    if merged == *live {
+        // A no-op apply leaves the object alone, the applier's timestamp included, so it
+        // costs no new resourceVersion and no watch event (as on the API server).
+        let mine = &mut entries[me];
+        mine.entry.time = last_time;
+        if mine.entry.fields == last_set {
+            mine.stored = last_stored;
+        }
     }
     finish(&mut merged, entries, &comparison.removed, live);
     Ok(merged)
