@@ -310,18 +310,59 @@ impl GitCache {
 
     /// An immutable working tree of `sha` (which must be in the cache, see
     /// [`GitCache::ensure_commit`]). Created once per commit; symlinks are kept as symlinks so
-    /// the renderer can check them.
+    /// the renderer can check them. Submodules are left empty (see
+    /// [`GitCache::checkout_with_submodules`]).
     pub fn checkout(&self, url: &str, sha: &str) -> Result<PathBuf, GitError> {
+        self.checkout_as(url, sha, sha, |_| Ok(()))
+    }
+
+    /// Like [`GitCache::checkout`], with submodules filled in recursively at the commits the
+    /// tree records (as `git submodule update --init --recursive` does). Relative submodule
+    /// URLs are resolved against `url`; the same credentials are used for them.
+    pub fn checkout_with_submodules(
+        &self,
+        url: &str,
+        sha: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<PathBuf, GitError> {
+        self.checkout_as(url, sha, &format!("{sha}+modules"), |tree| {
+            self.fill_submodules(url, sha, tree, creds, 0)
+        })
+    }
+
+    fn checkout_as(
+        &self,
+        url: &str,
+        sha: &str,
+        name: &str,
+        finish: impl FnOnce(&Path) -> Result<(), GitError>,
+    ) -> Result<PathBuf, GitError> {
         let base = self.config.root.join("checkouts").join(Self::key(url));
-        let dest = base.join(sha);
+        let dest = base.join(name);
         if dest.is_dir() {
             return Ok(dest);
         }
+        let tmp = self.materialize(url, sha)?;
+        if let Err(e) = finish(&tmp) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
         std::fs::create_dir_all(&base).map_err(io(&base))?;
+        if std::fs::rename(&tmp, &dest).is_err() {
+            // Another caller won the race; its tree is identical.
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        Ok(dest)
+    }
+
+    /// Writes the tree of `sha` into a fresh scratch directory and returns it.
+    fn materialize(&self, url: &str, sha: &str) -> Result<PathBuf, GitError> {
+        let scratch = self.config.root.join("checkouts").join(".scratch");
+        std::fs::create_dir_all(&scratch).map_err(io(&scratch))?;
         let seq = self.scratch_seq.fetch_add(1, Ordering::Relaxed);
-        let tmp = base.join(format!(".tmp-{sha}-{}-{seq}", std::process::id()));
+        let tmp = scratch.join(format!("{sha}-{}-{seq}", std::process::id()));
         std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-        let index = base.join(format!(".index-{sha}-{}-{seq}", std::process::id()));
+        let index = scratch.join(format!(".index-{sha}-{}-{seq}", std::process::id()));
         let mut cmd = self.command(None, Some(&self.repo_dir(url)))?;
         cmd.env("GIT_INDEX_FILE", &index).arg("--work-tree").arg(&tmp).args([
             "read-tree",
@@ -335,10 +376,125 @@ impl GitCache {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
-        if std::fs::rename(&tmp, &dest).is_err() {
-            // Another caller won the race; its tree is identical.
-            let _ = std::fs::remove_dir_all(&tmp);
+        Ok(tmp)
+    }
+
+    fn fill_submodules(
+        &self,
+        url: &str,
+        sha: &str,
+        tree: &Path,
+        creds: Option<&Credentials>,
+        depth: usize,
+    ) -> Result<(), GitError> {
+        let gitmodules = tree.join(".gitmodules");
+        if !gitmodules.is_file() {
+            return Ok(());
         }
-        Ok(dest)
+        let fail =
+            |message: String| GitError::Command { repo: redact(url), operation: "submodule".into(), message };
+        if depth >= 8 {
+            return Err(fail("submodules nest more than 8 levels deep".into()));
+        }
+        // The commits the tree records for its submodules (gitlinks), by path.
+        let mut ls = self.command(None, Some(&self.repo_dir(url)))?;
+        ls.args(["ls-tree", "-r", "-z", sha]);
+        let listing = self.run(ls, url, "ls-tree", None)?;
+        let gitlinks: Vec<(String, String)> = listing
+            .split(|b| *b == 0)
+            .filter_map(|entry| {
+                let entry = String::from_utf8_lossy(entry);
+                let (meta, path) = entry.split_once('\t')?;
+                let mut parts = meta.split(' ');
+                (parts.next()? == "160000").then_some(())?;
+                Some((path.to_string(), parts.nth(1)?.to_string()))
+            })
+            .collect();
+        let mut config = self.command(None, None)?;
+        config.arg("config").arg("--file").arg(&gitmodules).args([
+            "-z",
+            "--get-regexp",
+            r"^submodule\..*\.(path|url)$",
+        ]);
+        let entries = self.run(config, url, "submodule config", None).unwrap_or_default();
+        let mut modules: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+        for entry in entries.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+            let entry = String::from_utf8_lossy(entry);
+            let Some((key, value)) = entry.split_once('\n') else { continue };
+            let Some(name) = key.strip_prefix("submodule.").and_then(|k| k.rsplit_once('.')) else {
+                continue;
+            };
+            let slot = match modules.iter().position(|m| m.0 == name.0) {
+                Some(i) => i,
+                None => {
+                    modules.push((name.0.to_string(), None, None));
+                    modules.len() - 1
+                }
+            };
+            if name.1 == "path" {
+                modules[slot].1 = Some(value.to_string())
+            } else {
+                modules[slot].2 = Some(value.to_string())
+            }
+        }
+        for (name, path, sub_url) in modules {
+            let (Some(path), Some(sub_url)) = (path, sub_url) else { continue };
+            if path.starts_with('/') || path.split('/').any(|p| p == ".." || p == ".git") {
+                return Err(fail(format!("submodule {name:?} has an unsafe path {path:?}")));
+            }
+            let Some((_, sub_sha)) = gitlinks.iter().find(|(p, _)| *p == path) else { continue };
+            let sub_url = resolve_submodule_url(url, &sub_url);
+            self.ensure_commit(&sub_url, sub_sha, creds)?;
+            let sub_tree = self.materialize(&sub_url, sub_sha)?;
+            if let Err(e) = self.fill_submodules(&sub_url, sub_sha, &sub_tree, creds, depth + 1) {
+                let _ = std::fs::remove_dir_all(&sub_tree);
+                return Err(e);
+            }
+            let target = tree.join(&path);
+            let _ = std::fs::remove_dir(&target);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            std::fs::rename(&sub_tree, &target).map_err(io(&target))?;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves a submodule URL from `.gitmodules` against the superproject's URL: `./x` and
+/// `../x` are relative to it, anything else is absolute.
+fn resolve_submodule_url(parent: &str, url: &str) -> String {
+    if !(url.starts_with("./") || url.starts_with("../")) {
+        return url.to_string();
+    }
+    let mut base = parent.trim_end_matches('/').to_string();
+    let mut rest = url;
+    loop {
+        if let Some(r) = rest.strip_prefix("./") {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("../") {
+            rest = r;
+            if let Some(i) = base.rfind('/') {
+                base.truncate(i);
+            }
+        } else {
+            break;
+        }
+    }
+    format!("{base}/{rest}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_submodule_url;
+
+    #[test]
+    fn relative_submodule_urls_resolve_against_the_parent() {
+        assert_eq!(resolve_submodule_url("http://h/org/app.git", "../lib.git"), "http://h/org/lib.git");
+        assert_eq!(
+            resolve_submodule_url("http://h/org/app.git/", "./sub.git"),
+            "http://h/org/app.git/sub.git"
+        );
+        assert_eq!(resolve_submodule_url("http://h/org/app", "https://x/y.git"), "https://x/y.git");
     }
 }

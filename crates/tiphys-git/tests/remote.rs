@@ -237,3 +237,36 @@ fn ssh_command_uses_a_private_key_file_and_known_hosts() {
         "{cmd}"
     );
 }
+
+#[test]
+fn submodules_are_filled_in_when_asked() {
+    let w = world();
+    let served = w.dir.path().join("served");
+    let lib = TestRepo::create(&served, "lib");
+    let lib_sha = lib.commit(&[("lib.libsonnet", "{ name: 'from-lib' }\n")], "lib");
+    lib.commit(&[("lib.libsonnet", "{ name: 'newer-lib' }\n")], "newer, not pinned");
+    w.repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "--quiet",
+        "add",
+        &lib.bare.to_string_lossy(),
+        "vendor/lib",
+    ]);
+    w.repo.git(&["-C", "vendor/lib", "checkout", "--quiet", &lib_sha]);
+    // Relative URL, as repositories that move between hosts write it.
+    w.repo.git(&["config", "-f", ".gitmodules", "submodule.vendor/lib.url", "../lib.git"]);
+    let sha = w.repo.commit(&[], "add submodule");
+    let c = cache(&w, Duration::from_secs(20));
+    let url = w.server.url("app");
+    c.ensure_commit(&url, &sha, Some(&good())).unwrap();
+    let plain = c.checkout(&url, &sha).unwrap();
+    assert!(!plain.join("vendor/lib/lib.libsonnet").exists());
+    let full = c.checkout_with_submodules(&url, &sha, Some(&good())).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(full.join("vendor/lib/lib.libsonnet")).unwrap(),
+        "{ name: 'from-lib' }\n"
+    );
+    assert_eq!(std::fs::read_to_string(full.join("app/cm.yaml")).unwrap(), "v: 3\n");
+}

@@ -292,7 +292,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<std::process::ExitCode> {
         })?;
         let creds = credentials(&args)?;
         let sha = cache.resolve(&url, args.revision.as_deref().unwrap_or("HEAD"), creds.as_ref())?;
-        (cache.checkout(&url, &sha)?, sha)
+        (cache.checkout_with_submodules(&url, &sha, creds.as_ref())?, sha)
     };
     let root = RepoRoot::new(&checkout)?;
     let app = AppContext {
