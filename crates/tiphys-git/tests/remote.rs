@@ -132,7 +132,7 @@ fn an_unresponsive_server_times_out_within_the_bound() {
     let err = c.resolve(&hole.url(), "main", None).unwrap_err();
     let took = start.elapsed();
     assert!(matches!(err, GitError::Timeout { .. }), "{err}");
-    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
     assert!(err.to_string().contains(&hole.url()), "{err}");
 }
 
