@@ -89,7 +89,7 @@ pub const DEFAULT_MAX_DEPTH: usize = 1024;
 #[derive(Clone)]
 pub struct Template {
     name: String,
-    trees: HashMap<String, Arc<parse::Tree>>,
+    trees: parse::Trees,
     funcs: Arc<FuncMap>,
     missing_key: MissingKey,
     max_depth: usize,
@@ -105,7 +105,7 @@ impl Template {
     pub fn with_funcs(name: &str, funcs: FuncMap) -> Template {
         Template {
             name: name.to_string(),
-            trees: HashMap::new(),
+            trees: parse::Trees::default(),
             funcs: Arc::new(funcs),
             missing_key: MissingKey::Default,
             max_depth: DEFAULT_MAX_DEPTH,
@@ -135,9 +135,9 @@ impl Template {
     /// existing template of the same name, and later definitions replace earlier ones.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
         let parsed = parse::parse(name, text, &self.funcs)?;
-        parse::add_tree(&mut self.trees, parsed.main);
+        self.trees.add(parsed.main);
         for d in parsed.defines {
-            parse::add_tree(&mut self.trees, d);
+            self.trees.add(d);
         }
         Ok(())
     }
@@ -149,9 +149,7 @@ impl Template {
 
     /// The names of all templates in the set, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.trees.keys().cloned().collect();
-        v.sort();
-        v
+        self.trees.names()
     }
 
     /// Executes the template `name` with `data` (Go's `ExecuteTemplate`).

@@ -1266,13 +1266,45 @@ fn describe(t: &Tok) -> String {
     crate::gofmt::quote(&text, false)
 }
 
-/// Registers parsed trees into a name → tree map with Go's replacement rules.
-pub(crate) fn add_tree(trees: &mut HashMap<String, Arc<Tree>>, tree: Tree) {
-    if tree.is_empty()
-        && let Some(existing) = trees.get(&*tree.name)
-        && !existing.is_empty()
-    {
-        return;
+/// A set's templates: a shared base plus the ones added after the set was cloned, so Helm's
+/// `tpl` (clone the set, parse a little more) does not copy every template of the chart.
+#[derive(Clone, Default)]
+pub(crate) struct Trees {
+    base: Arc<HashMap<String, Arc<Tree>>>,
+    local: HashMap<String, Arc<Tree>>,
+}
+
+impl Trees {
+    pub(crate) fn get(&self, name: &str) -> Option<&Arc<Tree>> {
+        self.local.get(name).or_else(|| self.base.get(name))
     }
-    trees.insert(tree.name.to_string(), Arc::new(tree));
+
+    pub(crate) fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// All names, sorted.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.base.keys().chain(self.local.keys()).cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Adds a tree with Go's rule: an empty body does not replace a non-empty template.
+    pub(crate) fn add(&mut self, tree: Tree) {
+        if tree.is_empty() && self.get(&tree.name).is_some_and(|existing| !existing.is_empty()) {
+            return;
+        }
+        let name = tree.name.to_string();
+        let tree = Arc::new(tree);
+        match Arc::get_mut(&mut self.base) {
+            Some(base) if self.local.is_empty() => {
+                base.insert(name, tree);
+            }
+            _ => {
+                self.local.insert(name, tree);
+            }
+        }
+    }
 }

@@ -258,3 +258,17 @@ fn a_per_name_include_limit_of_1000_fires_before_the_engine_limit() {
         &err[err.len() - 120..]
     );
 }
+
+#[test]
+fn clones_share_templates_and_diverge_only_in_what_they_add() {
+    let mut base = Template::new("s");
+    base.parse("a", r#"{{define "x"}}X{{end}}A"#).unwrap();
+    let mut copy = base.clone();
+    copy.parse("b", r#"{{define "x"}}Y{{end}}{{template "x"}}B"#).unwrap();
+    assert_eq!(copy.execute("b", &Value::Nil).unwrap(), "YB");
+    assert_eq!(copy.execute("a", &Value::Nil).unwrap(), "A");
+    assert!(!base.has("b"));
+    base.parse("c", r#"{{template "x"}}"#).unwrap();
+    assert_eq!(base.execute("c", &Value::Nil).unwrap(), "X");
+    assert_eq!(copy.names(), vec!["a", "b", "x"]);
+}
