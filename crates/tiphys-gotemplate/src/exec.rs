@@ -276,14 +276,13 @@ impl<'a> State<'a, '_> {
             }
             self.vars.push((d.as_str(), Value::Nil));
         }
-        let items: Vec<(Value, Value)> = match &val {
-            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
-            Value::Map(m) => m.iter().map(|(k, v)| (Value::string(k.as_str()), v.clone())).collect(),
-            Value::Bytes(bs) => bs
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (Value::Int(i as i64), Value::Int(i64::from(*v))))
-                .collect(),
+        // items are produced lazily: `range 10000000000` must not allocate them all up front
+        let items: Box<dyn Iterator<Item = (Value, Value)> + '_> = match &val {
+            Value::List(l) => Box::new(l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone()))),
+            Value::Map(m) => Box::new(m.iter().map(|(k, v)| (Value::string(k.as_str()), v.clone()))),
+            Value::Bytes(bs) => Box::new(
+                bs.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), Value::Int(i64::from(*v)))),
+            ),
             Value::Int(n) => {
                 if decls.len() > 1 {
                     return Err(self.err_at(
@@ -292,9 +291,9 @@ impl<'a> State<'a, '_> {
                         "can't use int to iterate over more than one variable",
                     ));
                 }
-                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+                Box::new((0..*n).map(|i| (Value::Int(i), Value::Int(i))))
             }
-            Value::Nil => Vec::new(),
+            Value::Nil => Box::new(std::iter::empty()),
             other => {
                 return Err(self.err_at(
                     b.pipe.pos,
@@ -303,7 +302,8 @@ impl<'a> State<'a, '_> {
                 ));
             }
         };
-        if items.is_empty() {
+        let mut items = items.peekable();
+        if items.peek().is_none() {
             self.vars.truncate(mark);
             if let Some(e) = &b.else_list {
                 self.walk_list(dot, e)?;
