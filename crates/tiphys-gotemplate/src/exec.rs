@@ -8,6 +8,8 @@ use crate::{Context, Error, MissingKey, Template, Value, builtins, gofmt};
 /// Nested template calls run on a fresh thread with this much stack every
 /// [`STACK_HOP`] levels, so deep (but limited) recursion cannot overflow the caller's stack.
 const HOP_STACK_BYTES: usize = 64 * 1024 * 1024;
+/// Output limit for one execution (Helm manifests are far smaller).
+const MAX_OUTPUT: usize = 256 << 20;
 /// How many nesting levels share one stack.
 const STACK_HOP: usize = 48;
 
@@ -211,11 +213,15 @@ impl<'a> State<'a, '_> {
 
     fn walk(&mut self, dot: &Value, node: &'a Node) -> Result<Flow, Error> {
         match node {
-            Node::Text(t) => self.out.push_str(t),
+            Node::Text(t) => {
+                self.out.push_str(t);
+                self.check_output()?;
+            }
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
                     self.print(&v);
+                    self.check_output()?;
                 }
             }
             Node::If(b) | Node::With(b) => {
@@ -386,6 +392,18 @@ impl<'a> State<'a, '_> {
         if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| *n == name) {
             slot.1 = v;
         }
+    }
+
+    /// Stops a runaway template (e.g. printing inside `range 10000000000`) before it exhausts
+    /// memory.
+    fn check_output(&self) -> Result<(), Error> {
+        if self.out.len() > MAX_OUTPUT {
+            return Err(Error::func(format!(
+                "template {:?} produced more than {MAX_OUTPUT} bytes of output",
+                &*self.tree.name
+            )));
+        }
+        Ok(())
     }
 
     fn print(&mut self, v: &Ev) {

@@ -32,6 +32,19 @@ pub(crate) fn strval(v: &Value) -> String {
     }
 }
 
+/// Largest string a single function may build; beyond it a template is almost certainly
+/// runaway, and failing beats exhausting the process's memory.
+pub(crate) const MAX_STRING: usize = 64 << 20;
+
+fn too_large(name: &str, bytes: usize) -> Result<(), Error> {
+    if bytes > MAX_STRING {
+        return Err(Error::func(format!(
+            "{name}: result of {bytes} bytes exceeds the {MAX_STRING}-byte limit"
+        )));
+    }
+    Ok(())
+}
+
 /// Go's check for a variadic function with one fixed parameter.
 fn at_least(name: &str, a: &[Value]) -> Result<(), Error> {
     if a.is_empty() {
@@ -380,8 +393,9 @@ fn strings(f: &mut FuncMap) {
     });
     add(f, "repeat", |a| {
         arity("repeat", a, 2)?;
-        let n = i(a, 0)?;
-        Ok(Value::string(s(a, 1)?.repeat(n.clamp(0, 1 << 20) as usize)))
+        let (n, text) = (i(a, 0)?.max(0) as usize, s(a, 1)?);
+        too_large("repeat", n.saturating_mul(text.len()))?;
+        Ok(Value::string(text.repeat(n)))
     });
     add(f, "substr", |a| {
         arity("substr", a, 3)?;
@@ -474,16 +488,16 @@ fn strings(f: &mut FuncMap) {
     add(f, "cat", |a| {
         Ok(Value::string(a.iter().filter(|x| !x.is_nil()).map(strval).collect::<Vec<_>>().join(" ")))
     });
-    add(f, "indent", |a| {
-        arity("indent", a, 2)?;
-        let pad = " ".repeat(i(a, 0)?.clamp(0, 1 << 16) as usize);
-        Ok(Value::string(format!("{pad}{}", s(a, 1)?.replace('\n', &format!("\n{pad}")))))
-    });
-    add(f, "nindent", |a| {
-        arity("nindent", a, 2)?;
-        let pad = " ".repeat(i(a, 0)?.clamp(0, 1 << 16) as usize);
-        Ok(Value::string(format!("\n{pad}{}", s(a, 1)?.replace('\n', &format!("\n{pad}")))))
-    });
+    for (name, lead) in [("indent", ""), ("nindent", "\n")] {
+        add(f, name, move |a| {
+            arity(name, a, 2)?;
+            let (width, text) = (i(a, 0)?.max(0) as usize, s(a, 1)?);
+            let lines = text.bytes().filter(|b| *b == b'\n').count() + 1;
+            too_large(name, width.saturating_mul(lines).saturating_add(text.len()))?;
+            let pad = " ".repeat(width);
+            Ok(Value::string(format!("{lead}{pad}{}", text.replace('\n', &format!("\n{pad}")))))
+        });
+    }
     add(f, "replace", |a| {
         arity("replace", a, 3)?;
         Ok(Value::string(s(a, 2)?.replace(s(a, 0)?, s(a, 1)?)))

@@ -272,3 +272,15 @@ fn clones_share_templates_and_diverge_only_in_what_they_add() {
     assert_eq!(base.execute("c", &Value::Nil).unwrap(), "X");
     assert_eq!(copy.names(), vec!["a", "b", "x"]);
 }
+
+#[test]
+fn runaway_output_is_stopped() {
+    let mut set = Template::new("s");
+    set.parse(
+        "t",
+        "{{range 10000000000}}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{end}}",
+    )
+    .unwrap();
+    let err = set.execute("t", &Value::Nil).unwrap_err().to_string();
+    assert!(err.contains("produced more than 268435456 bytes of output"), "{err}");
+}

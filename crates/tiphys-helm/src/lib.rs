@@ -18,11 +18,13 @@
 //! user's job, as with `helm template`), and `lookup` returns an empty map, as in
 //! `helm template`.
 
+pub mod argocd;
 pub mod chart;
 pub mod deps;
 mod ignore;
 pub mod manifest;
 pub mod render;
+pub mod schema;
 pub mod semver;
 pub mod strvals;
 mod toml;
@@ -33,7 +35,7 @@ use tiphys_gotemplate::FuncMap;
 
 pub use chart::{Chart, ChartFile, load_archive, load_directory_files, load_files};
 pub use manifest::OutputOptions;
-pub use render::{Capabilities, ReleaseInfo};
+pub use render::{Capabilities, ParseCache, ReleaseInfo};
 
 /// Everything that can stop a chart from rendering; messages follow `helm`'s wording.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -96,6 +98,17 @@ pub enum Error {
         /// The file name as given.
         file: String,
         /// What is wrong with it.
+        message: String,
+    },
+    /// Values break `values.schema.json` (the text lists each violation by chart).
+    #[error("values don't meet the specifications of the schema(s) in the following chart(s):\n{0}")]
+    Schema(String),
+    /// A value file named by an Application cannot be read.
+    #[error("open {file}: {message}")]
+    ValueFile {
+        /// The file as named in the Application.
+        file: String,
+        /// Why it cannot be read.
         message: String,
     },
     /// A template failed to parse or execute (already in Helm's wording).
@@ -208,6 +221,8 @@ pub struct TemplateOptions {
     pub capabilities: Capabilities,
     /// Output shaping (`--include-crds`, `--skip-tests`, `--show-only`).
     pub output: OutputOptions,
+    /// Skip `values.schema.json` checks (`--skip-schema-validation`).
+    pub skip_schema_validation: bool,
 }
 
 impl Default for TemplateOptions {
@@ -220,6 +235,7 @@ impl Default for TemplateOptions {
             },
             capabilities: Capabilities::default(),
             output: OutputOptions::default(),
+            skip_schema_validation: false,
         }
     }
 }
@@ -244,6 +260,7 @@ fn render_files(
     user_values: &Map<String, Value>,
     opts: &TemplateOptions,
     sprig: &FuncMap,
+    cache: Option<&ParseCache>,
 ) -> Result<(Chart, render::RenderedFiles), Error> {
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
         return Err(Error::NotInstallable(chart.metadata.chart_type.clone()));
@@ -262,6 +279,9 @@ fn render_files(
     chart.is_root = true;
     deps::process_dependencies(&mut chart, user_values);
     let coalesced = values::coalesce_values(&chart, user_values);
+    if !opts.skip_schema_validation {
+        schema::validate_chart(&chart, &coalesced)?;
+    }
     let (kube_version, _, _) = render::parse_kube_version(&opts.capabilities.kube_version)?;
     if !chart.metadata.kube_version.is_empty()
         && !semver::is_compatible_range(&chart.metadata.kube_version, &kube_version)
@@ -277,6 +297,7 @@ fn render_files(
         &opts.release,
         &opts.capabilities,
         sprig,
+        cache,
     )?;
     Ok((chart, files))
 }
@@ -289,7 +310,7 @@ pub fn render_files_for_debug(
     opts: &TemplateOptions,
     sprig: &FuncMap,
 ) -> String {
-    let Ok((_, files)) = render_files(chart, user_values, opts, sprig) else { return String::new() };
+    let Ok((_, files)) = render_files(chart, user_values, opts, sprig, None) else { return String::new() };
     let mut out = String::new();
     for (name, content) in &files {
         if content.trim().is_empty() {
@@ -305,13 +326,14 @@ pub fn render_files_for_debug(
 }
 
 /// Renders `chart` with user `values`: Helm's install pipeline without a cluster.
-pub fn render_chart(
+fn render_chart_cached(
     chart: &Chart,
     user_values: &Map<String, Value>,
     opts: &TemplateOptions,
     sprig: &FuncMap,
+    cache: Option<&ParseCache>,
 ) -> Result<Rendered, Error> {
-    let (chart, mut files) = render_files(chart, user_values, opts, sprig)?;
+    let (chart, mut files) = render_files(chart, user_values, opts, sprig, cache)?;
     let notes_name = format!("{}/templates/NOTES.txt", chart.name());
     let notes = files.get(&notes_name).cloned().unwrap_or_default();
     files.retain(|k, _| !k.ends_with("NOTES.txt"));
@@ -319,6 +341,16 @@ pub fn render_chart(
     let crds =
         chart.crd_objects().into_iter().map(|(n, d)| (n, String::from_utf8_lossy(d).into_owned())).collect();
     Ok(Rendered { crds, manifests, hooks, notes })
+}
+
+/// Renders `chart` with user `values`: Helm's install pipeline without a cluster.
+pub fn render_chart(
+    chart: &Chart,
+    user_values: &Map<String, Value>,
+    opts: &TemplateOptions,
+    sprig: &FuncMap,
+) -> Result<Rendered, Error> {
+    render_chart_cached(chart, user_values, opts, sprig, None)
 }
 
 /// `helm template`: renders and assembles the exact text `helm template` prints.
@@ -330,6 +362,50 @@ pub fn template(
 ) -> Result<String, Error> {
     let r = render_chart(chart, user_values, opts, sprig)?;
     manifest::assemble(&r.crds, &r.manifests, &r.hooks, &opts.output)
+}
+
+/// A loaded chart with its Sprig functions and a parse cache: what a controller keeps per
+/// chart revision so repeated renders (every refresh, every value change) skip parsing.
+pub struct PreparedChart {
+    chart: Chart,
+    sprig: FuncMap,
+    cache: ParseCache,
+}
+
+impl PreparedChart {
+    /// Wraps a loaded chart; `sprig` is the function map every render uses.
+    pub fn new(chart: Chart, sprig: FuncMap) -> PreparedChart {
+        PreparedChart { chart, sprig, cache: ParseCache::default() }
+    }
+
+    /// The chart.
+    pub fn chart(&self) -> &Chart {
+        &self.chart
+    }
+
+    /// The parse cache (one entry per distinct set of enabled templates).
+    pub fn cache(&self) -> &ParseCache {
+        &self.cache
+    }
+
+    /// Renders like [`render_chart`], reusing parsed templates.
+    pub fn render(
+        &self,
+        user_values: &Map<String, Value>,
+        opts: &TemplateOptions,
+    ) -> Result<Rendered, Error> {
+        render_chart_cached(&self.chart, user_values, opts, &self.sprig, Some(&self.cache))
+    }
+
+    /// Renders like [`template`], reusing parsed templates.
+    pub fn template(
+        &self,
+        user_values: &Map<String, Value>,
+        opts: &TemplateOptions,
+    ) -> Result<String, Error> {
+        let r = self.render(user_values, opts)?;
+        manifest::assemble(&r.crds, &r.manifests, &r.hooks, &opts.output)
+    }
 }
 
 #[cfg(test)]
@@ -348,6 +424,37 @@ mod tests {
             Value::Object(v.into_map()),
             json!({"a": {"x": 1.0, "y": 3.0}, "b": 7, "c": {"d": true}, "e": "012"})
         );
+    }
+
+    #[test]
+    fn prepared_chart_parses_once_per_template_set() {
+        let files = vec![
+            ChartFile::new(
+                "Chart.yaml",
+                "apiVersion: v2\nname: p\nversion: 1.0.0\ndependencies:\n  - name: s\n    version: 1.0.0\n    condition: s.on\n",
+            ),
+            ChartFile::new("values.yaml", "n: 1\ns:\n  on: true\n"),
+            ChartFile::new("templates/a.yaml", "kind: A\nn: {{ .Values.n }}\n"),
+            ChartFile::new("charts/s/Chart.yaml", "apiVersion: v2\nname: s\nversion: 1.0.0\n"),
+            ChartFile::new("charts/s/templates/b.yaml", "kind: B\n"),
+        ];
+        let Ok(chart) = load_files(files) else { panic!("test chart must load") };
+        let now = jiff::Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC);
+        let sprig = tiphys_gotemplate::sprig::functions(&tiphys_gotemplate::sprig::SprigEnv { now, seed: 0 });
+        let prepared = PreparedChart::new(chart.clone(), sprig.clone());
+        let opts = TemplateOptions::default();
+        let mut two = Map::new();
+        two.insert("n".into(), json!(2));
+        let first = prepared.template(&Map::new(), &opts);
+        let second = prepared.template(&two, &opts);
+        assert_eq!(prepared.cache().len(), 1);
+        assert_eq!(first, template(&chart, &Map::new(), &opts, &sprig));
+        assert!(second.as_deref().is_ok_and(|t| t.contains("n: 2") && t.contains("kind: B")), "{second:?}");
+        let mut off = Map::new();
+        off.insert("s".into(), json!({"on": false}));
+        let without_sub = prepared.template(&off, &opts);
+        assert!(without_sub.as_deref().is_ok_and(|t| !t.contains("kind: B")), "{without_sub:?}");
+        assert_eq!(prepared.cache().len(), 2);
     }
 
     #[test]

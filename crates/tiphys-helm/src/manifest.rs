@@ -169,68 +169,89 @@ struct Head {
     annotations: BTreeMap<String, String>,
 }
 
+/// The fields of a document the sorter needs; everything else is parsed (so invalid YAML is
+/// still reported) but not built into values, which keeps sorting cheap.
+#[derive(serde::Deserialize)]
+struct RawHead {
+    kind: Option<Value>,
+    metadata: Option<Value>,
+}
+
 fn parse_head(path: &str, doc: &str) -> Result<Head, Error> {
-    let value = tiphys_resource::yaml::parse_document(doc).map_err(|e| Error::Yaml {
+    let options = serde_saphyr::options! { legacy_octal_numbers: true };
+    let fast = if doc.trim().is_empty()
+        || doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        None
+    } else {
+        serde_saphyr::from_str_with_options::<RawHead>(doc, options).ok()
+    };
+    let value = match fast {
+        Some(raw) => {
+            let mut m = serde_json::Map::new();
+            if let Some(k) = raw.kind {
+                m.insert("kind".into(), k);
+            }
+            if let Some(md) = raw.metadata {
+                m.insert("metadata".into(), md);
+            }
+            Value::Object(m)
+        }
+        None => parse_full(path, doc)?,
+    };
+    head_from(path, &value)
+}
+
+fn parse_full(path: &str, doc: &str) -> Result<Value, Error> {
+    tiphys_resource::yaml::parse_document(doc).map_err(|e| Error::Yaml {
         file: path.to_string(),
         message: format!("error converting YAML to JSON: {}", go_yaml_error(doc, e.line, &e.message)),
-    })?;
-    let unmarshal = |what: &str, field: &str, ty: &str| {
-        let target = if field.is_empty() {
-            format!("Go value of type {ty}")
-        } else {
-            format!("Go struct field {field} of type {ty}")
-        };
-        Error::Yaml {
-            file: path.to_string(),
-            message: format!(
-                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into {target}"
-            ),
-        }
-    };
-    let obj = match &value {
+    })
+}
+
+fn head_from(path: &str, value: &Value) -> Result<Head, Error> {
+    let obj = match value {
         Value::Object(m) => m,
         Value::Null => return Ok(Head { kind: String::new(), annotations: BTreeMap::new() }),
-        other => return Err(unmarshal(json_kind(other), "", "util.SimpleHead")),
+        other => {
+            return Err(Error::Yaml {
+                file: path.to_string(),
+                message: format!(
+                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type util.SimpleHead",
+                    json_kind(other)
+                ),
+            });
+        }
     };
-    let kind = match obj.get("kind") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => return Err(unmarshal(json_kind(other), "SimpleHead.kind", "string")),
+    // sigs.k8s.io/yaml converts scalars to strings where the target field is a string.
+    let scalar = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     };
+    let field_error = |what: &Value, field: &str, ty: &str| Error::Yaml {
+        file: path.to_string(),
+        message: format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type {ty}",
+            json_kind(what)
+        ),
+    };
+    let kind = obj.get("kind").and_then(scalar).unwrap_or_default();
     let mut annotations = BTreeMap::new();
     match obj.get("metadata") {
         None | Some(Value::Null) => {}
         Some(Value::Object(md)) => match md.get("annotations") {
             None | Some(Value::Null) => {}
             Some(Value::Object(a)) => {
-                for (k, v) in a {
-                    match v {
-                        Value::String(s) => {
-                            annotations.insert(k.clone(), s.clone());
-                        }
-                        Value::Null => {}
-                        other => {
-                            return Err(unmarshal(
-                                json_kind(other),
-                                "SimpleHead.metadata.annotations",
-                                "string",
-                            ));
-                        }
-                    }
-                }
+                annotations = a.iter().filter_map(|(k, v)| scalar(v).map(|s| (k.clone(), s))).collect();
             }
-            Some(other) => {
-                return Err(unmarshal(
-                    json_kind(other),
-                    "SimpleHead.metadata.annotations",
-                    "map[string]string",
-                ));
-            }
+            Some(other) => return Err(field_error(other, ".metadata.annotations", "map[string]string")),
         },
         Some(other) => {
-            return Err(unmarshal(
-                json_kind(other),
-                "SimpleHead.metadata",
+            return Err(field_error(
+                other,
+                ".metadata",
                 "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
             ));
         }
@@ -247,6 +268,8 @@ pub(crate) fn go_yaml_error(doc: &str, line: usize, message: &str) -> String {
     let (line, text) = if detail.contains("simple key expected ':'") {
         let next = doc.lines().enumerate().skip(line).find(|(_, l)| !l.trim().is_empty()).map(|(i, _)| i + 1);
         (next.unwrap_or(eof_line), "could not find expected ':'".to_string())
+    } else if detail.contains("did not find expected key") {
+        (line.saturating_sub(1), "did not find expected key".to_string())
     } else if detail.contains("mapping values are not allowed") {
         (line, "mapping values are not allowed in this context".to_string())
     } else if detail.contains("tabs disallowed") {

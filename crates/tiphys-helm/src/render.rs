@@ -430,6 +430,56 @@ fn parse_order(names: &[String]) -> Vec<String> {
     keys
 }
 
+/// Parses every template into one set, in Helm's order, with Sprig and Helm's functions.
+fn parse_set(
+    names: &[String],
+    renderables: &BTreeMap<String, Renderable>,
+    sprig: &FuncMap,
+) -> Result<Template, Error> {
+    let mut funcs = sprig.clone();
+    add_helm_functions(&mut funcs);
+    let mut set = Template::with_funcs("gotpl", funcs);
+    set.set_missing_key(MissingKey::Zero);
+    // Helm stops `include` recursion by a per-name count; keep the engine's own depth limit
+    // just above it so Helm's message is the one users see.
+    set.set_max_depth(MAX_INCLUDE_NESTING + 16);
+    for name in parse_order(names) {
+        let Some(r) = renderables.get(&name) else { continue };
+        set.parse(&name, &r.text).map_err(|e| parse_error(&name, &e))?;
+    }
+    Ok(set)
+}
+
+/// Parsed template sets of one chart, keyed by which templates take part (dependency
+/// conditions can change that between renders), so a chart is parsed once and rendered many
+/// times.
+#[derive(Default)]
+pub struct ParseCache {
+    sets: std::sync::Mutex<std::collections::HashMap<Vec<String>, Template>>,
+}
+
+impl ParseCache {
+    fn get(&self, names: &[String]) -> Option<Template> {
+        self.sets.lock().ok()?.get(names).cloned()
+    }
+
+    fn insert(&self, names: Vec<String>, set: Template) {
+        if let Ok(mut sets) = self.sets.lock() {
+            sets.insert(names, set);
+        }
+    }
+
+    /// How many distinct template sets are cached (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.sets.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// What rendering produced: every rendered file (name → text), partials excluded.
 pub type RenderedFiles = BTreeMap<String, String>;
 
@@ -441,6 +491,7 @@ pub fn render_templates(
     release: &ReleaseInfo,
     caps: &Capabilities,
     sprig: &FuncMap,
+    cache: Option<&ParseCache>,
 ) -> Result<RenderedFiles, Error> {
     let mut common = Map::new();
     let mut rel = Map::new();
@@ -456,15 +507,18 @@ pub fn render_templates(
     let mut renderables = BTreeMap::new();
     collect(chart, "", &values, &common, &mut renderables);
 
-    let mut funcs = sprig.clone();
-    add_helm_functions(&mut funcs);
-    let mut set = Template::with_funcs("gotpl", funcs);
-    set.set_missing_key(MissingKey::Zero);
     let names: Vec<String> = renderables.keys().cloned().collect();
-    for name in parse_order(&names) {
-        let Some(r) = renderables.get(&name) else { continue };
-        set.parse(&name, &r.text).map_err(|e| parse_error(&name, &e))?;
-    }
+    let cached = cache.and_then(|c| c.get(&names));
+    let set = match cached {
+        Some(set) => set,
+        None => {
+            let set = parse_set(&names, &renderables, sprig)?;
+            if let Some(c) = cache {
+                c.insert(names.clone(), set.clone());
+            }
+            set
+        }
+    };
     let mut rendered = BTreeMap::new();
     for name in parse_order(&names) {
         let base = name.rsplit('/').next().unwrap_or(&name);

@@ -67,6 +67,9 @@ struct TemplateArgs {
     /// Only print manifests from these templates (globs allowed).
     #[arg(short = 's', long = "show-only")]
     show_only: Vec<String>,
+    /// Do not validate values against `values.schema.json`.
+    #[arg(long = "skip-schema-validation")]
+    skip_schema_validation: bool,
     /// A template for the release name.
     #[arg(long = "name-template")]
     name_template: Option<String>,
@@ -158,6 +161,7 @@ fn template(t: TemplateArgs) -> Result<String, Failure> {
         opts.capabilities.kube_version = v;
     }
     opts.capabilities.api_versions.extend(t.api_versions.into_iter().filter(|v| !v.is_empty()));
+    opts.skip_schema_validation = t.skip_schema_validation;
     opts.output = OutputOptions {
         include_crds: t.include_crds,
         skip_tests: t.skip_tests,
