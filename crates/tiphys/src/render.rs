@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::{Map, Value, json};
-use tiphys_git::{Credentials, GitCache, GitConfig};
+use tiphys_git::{CredentialStore, Credentials, GitCache, GitConfig};
 use tiphys_render::{AppContext, ApplicationSource, Limits, PluginDefinition, RenderInput, RepoRoot};
 use tiphys_tools::{ProcessRunner, RunOptions};
 
@@ -97,6 +97,10 @@ pub struct RenderArgs {
     #[arg(long)]
     plugin_config: Vec<PathBuf>,
 
+    /// Argo CD repository / repo-creds Secrets (YAML, repeatable) to take credentials from when
+    /// no credential flag is given.
+    #[arg(long)]
+    repo_secrets: Vec<PathBuf>,
     /// HTTPS user name for the repository.
     #[arg(long)]
     username: Option<String>,
@@ -247,7 +251,7 @@ fn plugins(paths: &[PathBuf]) -> anyhow::Result<Vec<PluginDefinition>> {
     Ok(out)
 }
 
-fn credentials(args: &RenderArgs) -> anyhow::Result<Option<Credentials>> {
+fn credentials(args: &RenderArgs, url: &str) -> anyhow::Result<Option<Credentials>> {
     let ssh_private_key = match &args.ssh_private_key_path {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading SSH key {}", p.display()))?,
         None => String::new(),
@@ -260,7 +264,18 @@ fn credentials(args: &RenderArgs) -> anyhow::Result<Option<Credentials>> {
         insecure_ignore_host_key: args.insecure_ignore_host_key,
         ..Credentials::default()
     };
-    Ok((creds != Credentials::default()).then_some(creds))
+    if creds != Credentials::default() {
+        return Ok(Some(creds));
+    }
+    let mut secrets = Vec::new();
+    for p in &args.repo_secrets {
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        secrets.extend(
+            tiphys_resource::yaml::parse_stream(&text).with_context(|| format!("parsing {}", p.display()))?,
+        );
+    }
+    let store = CredentialStore::from_secrets(&secrets)?;
+    Ok(store.lookup(url).map(|(_, creds)| creds))
 }
 
 fn default_cache_dir() -> PathBuf {
@@ -290,7 +305,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<std::process::ExitCode> {
             timeout,
             known_hosts: String::new(),
         })?;
-        let creds = credentials(&args)?;
+        let creds = credentials(&args, &url)?;
         let sha = cache.resolve(&url, args.revision.as_deref().unwrap_or("HEAD"), creds.as_ref())?;
         (cache.checkout_with_submodules(&url, &sha, creds.as_ref())?, sha)
     };
