@@ -18,6 +18,9 @@ const STACK_HOP: usize = 48;
 #[derive(Default)]
 pub(crate) struct Shared {
     pub stack: Vec<Arc<str>>,
+    /// Nodes walked and loop iterations run so far, bounded by `max_steps`.
+    steps: u64,
+    pub max_steps: u64,
     /// Go maps are references: `set $m "k" v` changes `$m` for everyone holding it. Values here
     /// are immutable, so a mutation records "map at address A is now B" and every read resolves
     /// through this table. The original is kept alive so its address cannot be reused.
@@ -32,6 +35,11 @@ fn map_addr(v: &Value) -> Option<usize> {
 }
 
 impl Shared {
+    /// Fresh state for one top-level execution with a work budget.
+    pub(crate) fn with_budget(max_steps: u64) -> Shared {
+        Shared { max_steps, ..Shared::default() }
+    }
+
     /// The current version of `v` (itself unless a mutation replaced it).
     fn resolve(&self, v: Value) -> Value {
         if self.overlay.is_empty() {
@@ -211,7 +219,20 @@ impl<'a> State<'a, '_> {
         Ok(Flow::Normal)
     }
 
+    /// Counts one unit of work against the execution's step budget.
+    fn step(&mut self) -> Result<(), Error> {
+        self.shared.steps += 1;
+        if self.shared.steps > self.shared.max_steps {
+            return Err(Error::func(format!(
+                "template {:?} did not finish within {} steps (a loop that never ends?)",
+                &*self.tree.name, self.shared.max_steps
+            )));
+        }
+        Ok(())
+    }
+
     fn walk(&mut self, dot: &Value, node: &'a Node) -> Result<Flow, Error> {
+        self.step()?;
         match node {
             Node::Text(t) => {
                 self.out.push_str(t);
@@ -317,6 +338,7 @@ impl<'a> State<'a, '_> {
             return Ok(());
         }
         for (k, v) in items {
+            self.step()?;
             match decls.len() {
                 1 => self.set_var(&decls[0], v.clone()),
                 2 => {

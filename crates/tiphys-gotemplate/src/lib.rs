@@ -82,6 +82,11 @@ pub enum MissingKey {
 /// (1000), so a Helm renderer's own recursion message is the one users see.
 pub const DEFAULT_MAX_DEPTH: usize = 1024;
 
+/// Default work budget of one [`Template::execute`] (nodes walked plus loop iterations). The
+/// crate has no clock for a timeout, so an endless template is stopped by counting; real
+/// charts use well under 1% of it.
+pub const DEFAULT_MAX_STEPS: u64 = 100_000_000;
+
 /// A set of named templates sharing `define`d templates and a function map.
 ///
 /// Cloning is cheap (parsed trees are shared); Helm's `tpl` clones the set and parses new text
@@ -93,6 +98,7 @@ pub struct Template {
     funcs: Arc<FuncMap>,
     missing_key: MissingKey,
     max_depth: usize,
+    max_steps: u64,
 }
 
 impl Template {
@@ -109,6 +115,7 @@ impl Template {
             funcs: Arc::new(funcs),
             missing_key: MissingKey::Default,
             max_depth: DEFAULT_MAX_DEPTH,
+            max_steps: DEFAULT_MAX_STEPS,
         }
     }
 
@@ -121,6 +128,12 @@ impl Template {
     /// Sets the maximum nesting of template calls.
     pub fn set_max_depth(&mut self, depth: usize) -> &mut Self {
         self.max_depth = depth;
+        self
+    }
+
+    /// Sets the work budget of one execution (see [`DEFAULT_MAX_STEPS`]).
+    pub fn set_max_steps(&mut self, steps: u64) -> &mut Self {
+        self.max_steps = steps;
         self
     }
 
@@ -155,7 +168,7 @@ impl Template {
     /// Executes the template `name` with `data` (Go's `ExecuteTemplate`).
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
         let mut out = String::with_capacity(self.trees.get(name).map_or(0, |t| t.source.len() * 2));
-        let mut shared = exec::Shared::default();
+        let mut shared = exec::Shared::with_budget(self.max_steps);
         exec::execute(self, name, data, 0, &mut shared, &mut out)?;
         Ok(out)
     }

@@ -284,3 +284,13 @@ fn runaway_output_is_stopped() {
     let err = set.execute("t", &Value::Nil).unwrap_err().to_string();
     assert!(err.contains("produced more than 268435456 bytes of output"), "{err}");
 }
+
+#[test]
+fn endless_loops_are_stopped_by_a_step_budget() {
+    let mut set = Template::new("s");
+    set.set_max_steps(100_000);
+    set.parse("t", "{{range 10000000000}}{{end}}").unwrap();
+    let err = set.execute("t", &Value::Nil).unwrap_err().to_string();
+    assert!(err.contains("did not finish within 100000 steps"), "{err}");
+    assert_eq!(tiphys_gotemplate::DEFAULT_MAX_STEPS, 100_000_000);
+}
