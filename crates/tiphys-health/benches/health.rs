@@ -1,8 +1,13 @@
 //! Health assessment cost: a cached Lua health check per object (target ≤ 20 µs) and the
-//! built-in checks' throughput.
+//! built-in checks' throughput. Every case runs twice: wall time (criterion's default) and
+//! CPU time of the benchmarking thread (`CLOCK_THREAD_CPUTIME_ID`), which does not
+//! grow when other processes compete for the cores.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    Criterion, Throughput, criterion_group, criterion_main,
+    measurement::{Measurement, ValueFormatter},
+};
 use serde_json::{Value, json};
 use std::hint::black_box;
 use tiphys_health::{AssessOptions, HealthAssessor, ResourceOverrides, RunContext};
@@ -58,7 +63,62 @@ fn mixed() -> Vec<Value> {
     objs
 }
 
-fn lua(c: &mut Criterion) {
+/// Nanoseconds of CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+fn on_cpu_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    u64::try_from(t.tv_sec).unwrap_or_default() * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or_default()
+}
+
+/// Criterion measurement: on-CPU time of the benchmarking thread.
+struct OnCpu;
+
+impl Measurement for OnCpu {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        on_cpu_ns()
+    }
+    fn end(&self, start: u64) -> u64 {
+        on_cpu_ns().saturating_sub(start)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &Nanos
+    }
+}
+
+/// Prints on-CPU nanoseconds as µs and throughput as elements per second.
+struct Nanos;
+
+impl ValueFormatter for Nanos {
+    fn scale_values(&self, _typical: f64, values: &mut [f64]) -> &'static str {
+        values.iter_mut().for_each(|v| *v /= 1e3);
+        "µs (on CPU)"
+    }
+    fn scale_throughputs(&self, _typical: f64, throughput: &Throughput, values: &mut [f64]) -> &'static str {
+        let per_iteration = match throughput {
+            Throughput::Elements(n)
+            | Throughput::Bytes(n)
+            | Throughput::BytesDecimal(n)
+            | Throughput::Bits(n) => *n as f64,
+        };
+        values.iter_mut().for_each(|v| *v = per_iteration * 1e9 / *v);
+        "elem/s (on CPU)"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+fn lua<M: Measurement>(c: &mut Criterion<M>, label: &str) {
     let cm = tiphys_resource::yaml::parse_document(SEED_CM).expect("fixture");
     let assessor =
         HealthAssessor::new(ResourceOverrides::from_config_map(&cm).expect("cm"), AssessOptions::default());
@@ -69,7 +129,7 @@ fn lua(c: &mut Criterion) {
     cert["kind"] = json!("Certificate");
     cert["status"]["conditions"][2] = json!({"type": "Ready", "status": "True"});
     assert!(assessor.resource_health(&obj, &ctx).is_some());
-    let mut g = c.benchmark_group("lua_health_cached");
+    let mut g = c.benchmark_group(format!("lua_health_cached_{label}"));
     g.throughput(Throughput::Elements(1));
     g.bench_function("rollout_seed_script", |b| b.iter(|| assessor.resource_health(black_box(&obj), &ctx)));
     g.bench_function("certificate_condition_loop", |b| {
@@ -78,13 +138,13 @@ fn lua(c: &mut Criterion) {
     g.finish();
 }
 
-fn builtin(c: &mut Criterion) {
+fn builtin<M: Measurement>(c: &mut Criterion<M>, label: &str) {
     let assessor = HealthAssessor::new(ResourceOverrides::default(), AssessOptions::default());
     let ctx = RunContext::default();
     let d = deployment(0);
     let p = pod(0);
     let objs = mixed();
-    let mut g = c.benchmark_group("builtin_health");
+    let mut g = c.benchmark_group(format!("builtin_health_{label}"));
     g.throughput(Throughput::Elements(1));
     g.bench_function("deployment", |b| b.iter(|| assessor.resource_health(black_box(&d), &ctx)));
     g.bench_function("pod", |b| b.iter(|| assessor.resource_health(black_box(&p), &ctx)));
@@ -95,5 +155,20 @@ fn builtin(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lua, builtin);
-criterion_main!(benches);
+fn wall(c: &mut Criterion) {
+    lua(c, "wall");
+    builtin(c, "wall");
+}
+
+fn cpu(c: &mut Criterion<OnCpu>) {
+    lua(c, "cpu");
+    builtin(c, "cpu");
+}
+
+criterion_group!(wall_time, wall);
+criterion_group! {
+    name = cpu_time;
+    config = Criterion::default().with_measurement(OnCpu);
+    targets = cpu
+}
+criterion_main!(wall_time, cpu_time);

@@ -467,3 +467,34 @@ definitions:
     assert_eq!(snap[1].resource["metadata"]["annotations"], json!({"example.com/snapshotted": "true"}));
     assert_eq!(snap[1].resource["spec"]["selector"], json!({}));
 }
+
+#[test]
+fn obj_behaves_like_a_plain_table() {
+    let script = r#"
+local keys = {}
+for k, _ in pairs(obj) do keys[#keys + 1] = k end
+table.sort(keys)
+local same = obj.spec == obj.spec
+local first = next(obj) ~= nil
+local raw = rawget(obj, "status") ~= nil
+local n = 0
+for _, c in ipairs(obj.status.conditions) do n = n + 1 end
+return { status = "Healthy", message = table.concat(keys, ",") .. " " .. tostring(same) .. " " .. tostring(first) .. " " .. tostring(raw) .. " " .. n .. " " .. tostring(obj.missing) }
+"#;
+    let a = assessor_with(&[(KEY, script)]);
+    let o = crd(json!({"conditions": [{"type": "A"}, {"type": "B"}]}));
+    let mut o2 = o.clone();
+    o2["spec"] = json!({"x": 1});
+    o2["gone"] = json!(null);
+    assert_eq!(
+        health(&a, &o2),
+        (Healthy, "apiVersion,kind,metadata,spec,status true true true 2 nil".to_string())
+    );
+    // Before and after iteration, field access keeps working on the next run too.
+    let b = assessor_with(&[(
+        KEY,
+        "local s = obj.status for k in pairs(obj) do end return { status = 'Healthy', message = obj.metadata.name .. #s.conditions }",
+    )]);
+    assert_eq!(health(&b, &o), (Healthy, "x2".to_string()));
+    assert_eq!(health(&b, &o), (Healthy, "x2".to_string()));
+}

@@ -51,6 +51,22 @@ return function(f, ...) return check(pcall(f, ...)) end,
        function(f, handler) return check(xpcall(f, handler)) end
 "#;
 
+/// `pairs`, `next` and `rawget` that first finish copying a lazily copied `obj`.
+const LAZY_ITERATION: &str = r#"
+local pairs, next, rawget, getmetatable, type = pairs, next, rawget, getmetatable, type
+local function force(t)
+  local m = type(t) == "table" and getmetatable(t)
+  if m and m.__lazy then
+    local copy_all = m.__lazy
+    m.__lazy = nil
+    copy_all(t)
+  end
+end
+return function(t) force(t) return pairs(t) end,
+       function(t, k) force(t) return next(t, k) end,
+       function(t, k) force(t) return rawget(t, k) end
+"#;
+
 /// A caller-supplied "is it too late?" check; this crate has no clock of its own.
 pub type Deadline = Arc<dyn Fn() -> bool + Send + Sync>;
 
@@ -175,6 +191,11 @@ impl Sandbox {
             lua.load(PROTECTED_CALLS).set_name("=<init>").call(stopped)?;
         globals.raw_set("pcall", pcall)?;
         globals.raw_set("xpcall", xpcall)?;
+        let (pairs, next, rawget): (mlua::Function, mlua::Function, mlua::Function) =
+            lua.load(LAZY_ITERATION).set_name("=<init>").call(())?;
+        globals.raw_set("pairs", pairs)?;
+        globals.raw_set("next", next)?;
+        globals.raw_set("rawget", rawget)?;
 
         // Libraries are shared by every run in this state: hand out read-only views.
         let mut modules = Vec::new();
@@ -250,8 +271,28 @@ impl Sandbox {
         // write against allocation errors, which costs more than the script. The copy is
         // bounded by the object, which is already in memory.
         lua.set_memory_limit(0)?;
-        let env = lua.create_table()?;
-        env.raw_set("obj", to_lua_value(lua, obj)?)?;
+        lua.scope(|scope| {
+            let env = lua.create_table()?;
+            // Health and discovery scripts read a few fields: copy the object's top-level
+            // maps and lists only when first touched. Actions return the object, so they get
+            // a full copy.
+            let obj_value = match (params, obj) {
+                (None, Value::Object(map)) => mlua::Value::Table(lazy_object(lua, scope, map)?),
+                _ => to_lua_value(lua, obj)?,
+            };
+            env.raw_set("obj", obj_value)?;
+            self.finish_call(function, env, params, limits)
+        })
+    }
+
+    fn finish_call(
+        &self,
+        function: &mlua::Function,
+        env: Table,
+        params: Option<&[(String, String)]>,
+        limits: &Limits,
+    ) -> mlua::Result<Option<Value>> {
+        let lua = &self.lua;
         if let Some(params) = params {
             let table = lua.create_table()?;
             for (k, v) in params {
@@ -274,6 +315,48 @@ impl Sandbox {
         let from_lua = DeserializeOptions::new().encode_empty_tables_as_array(true);
         Ok(Some(lua.from_value_with(mlua::Value::Table(table), from_lua)?))
     }
+}
+
+/// The object with its scalars copied and its maps/lists copied on first access (`__index`
+/// stores the copy, so each is copied at most once). `pairs`, `next` and `rawget` copy the rest
+/// first (see [`LAZY_ITERATION`]), so scripts cannot tell the difference.
+fn lazy_object<'s>(
+    lua: &Lua,
+    scope: &'s mlua::Scope<'s, '_>,
+    map: &'s serde_json::Map<String, Value>,
+) -> mlua::Result<Table> {
+    let table = lua.create_table_with_capacity(0, map.len())?;
+    for (key, value) in map {
+        if !matches!(value, Value::Object(_) | Value::Array(_) | Value::Null) {
+            table.raw_set(key.as_str(), to_lua_value(lua, value)?)?;
+        }
+    }
+    let index = scope.create_function(move |lua, (table, key): (Table, mlua::Value)| {
+        let mlua::Value::String(key) = key else { return Ok(mlua::Value::Nil) };
+        let Some(value) = map.get(&*key.to_str()?) else { return Ok(mlua::Value::Nil) };
+        let limit = lua.set_memory_limit(0)?;
+        let copy = to_lua_value(lua, value);
+        lua.set_memory_limit(limit)?;
+        let copy = copy?;
+        table.raw_set(key, &copy)?;
+        Ok(copy)
+    })?;
+    let copy_all = scope.create_function(move |lua, table: Table| {
+        let limit = lua.set_memory_limit(0)?;
+        let result = map.iter().try_for_each(|(key, value)| match value {
+            Value::Object(_) | Value::Array(_) if table.raw_get::<mlua::Value>(key.as_str())?.is_nil() => {
+                table.raw_set(key.as_str(), to_lua_value(lua, value)?)
+            }
+            _ => Ok(()),
+        });
+        lua.set_memory_limit(limit)?;
+        result
+    })?;
+    let meta = lua.create_table()?;
+    meta.raw_set("__index", index)?;
+    meta.raw_set("__lazy", copy_all)?;
+    table.set_metatable(Some(meta))?;
+    Ok(table)
 }
 
 /// JSON to Lua as upstream's `decodeValue` does it: `null` is `nil` (the key is absent),
