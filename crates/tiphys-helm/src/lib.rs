@@ -478,4 +478,26 @@ mod tests {
             )
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_chart_files_never_panic(
+            chart_yaml in "(apiVersion: v2\nname: c\nversion: 1.0.0\n)?[ -~\n]{0,60}",
+            values in "[ -~\n]{0,80}",
+            tpl in "[ -~\n]{0,80}",
+            archive in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        ) {
+            let files = vec![
+                ChartFile::new("Chart.yaml", chart_yaml),
+                ChartFile::new("values.yaml", values),
+                ChartFile::new("templates/t.yaml", tpl),
+                ChartFile::new("charts/x.tgz", archive.clone()),
+            ];
+            if let Ok(chart) = load_files(files) {
+                let _ = template(&chart, &Map::new(), &TemplateOptions::default(), &FuncMap::new());
+            }
+            let _ = load_archive(&archive);
+            let _ = manifest::split_manifests(&String::from_utf8_lossy(&archive));
+        }
+    }
 }

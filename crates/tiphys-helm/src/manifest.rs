@@ -265,25 +265,28 @@ fn head_from(path: &str, value: &Value) -> Result<Head, Error> {
 pub(crate) fn go_yaml_error(doc: &str, line: usize, message: &str) -> String {
     let detail = message.rsplit_once(": ").map_or(message, |(_, m)| m);
     let eof_line = doc.matches('\n').count() + 1 + usize::from(!doc.is_empty() && !doc.ends_with('\n'));
-    let (line, text) = if detail.contains("simple key expected ':'") {
+    // Scanner errors print the 1-based line and omit line 1; parser errors print go-yaml's
+    // 0-based mark line and omit 0.
+    let (line, text, parser) = if detail.contains("simple key expected ':'") {
         let next = doc.lines().enumerate().skip(line).find(|(_, l)| !l.trim().is_empty()).map(|(i, _)| i + 1);
-        (next.unwrap_or(eof_line), "could not find expected ':'".to_string())
+        (next.unwrap_or(eof_line), "could not find expected ':'".to_string(), false)
     } else if detail.contains("did not find expected key") {
-        (line.saturating_sub(1), "did not find expected key".to_string())
+        (line.saturating_sub(1), "did not find expected key".to_string(), true)
     } else if detail.contains("mapping values are not allowed") {
-        (line, "mapping values are not allowed in this context".to_string())
+        (line, "mapping values are not allowed in this context".to_string(), false)
     } else if detail.contains("tabs disallowed") {
-        (line, "found character that cannot start any token".to_string())
+        (line, "found character that cannot start any token".to_string(), false)
     } else if detail.contains("unclosed bracket '['") {
-        (doc.matches('\n').count(), "did not find expected ',' or ']'".to_string())
+        (doc.matches('\n').count(), "did not find expected ',' or ']'".to_string(), true)
     } else if detail.contains("unclosed bracket '{'") {
-        (doc.matches('\n').count(), "did not find expected ',' or '}'".to_string())
+        (doc.matches('\n').count(), "did not find expected ',' or '}'".to_string(), true)
     } else if detail.contains("unclosed quote") {
-        (doc.matches('\n').count() + 1, "found unexpected end of stream".to_string())
+        (doc.matches('\n').count() + 1, "found unexpected end of stream".to_string(), false)
     } else {
-        (line, detail.to_string())
+        (line, detail.to_string(), false)
     };
-    if line <= 1 { format!("yaml: {text}") } else { format!("yaml: line {line}: {text}") }
+    let omitted = if parser { 0 } else { 1 };
+    if line <= omitted { format!("yaml: {text}") } else { format!("yaml: line {line}: {text}") }
 }
 
 /// Options for assembling `helm template` output.
@@ -406,7 +409,8 @@ mod tests {
             ("a: 1\ninvalid\nb: 2\n", "yaml: line 3: could not find expected ':'"),
             ("a: 1\ninvalid\n\n\n", "yaml: line 5: could not find expected ':'"),
             ("a: 1\n b: 2\n", "yaml: line 2: mapping values are not allowed in this context"),
-            ("a: [1\n", "yaml: did not find expected ',' or ']'"),
+            ("a: [1\n", "yaml: line 1: did not find expected ',' or ']'"),
+            ("a: {b\n", "yaml: line 1: did not find expected ',' or '}'"),
             ("a: b: c\n", "yaml: mapping values are not allowed in this context"),
             ("a:\n\tb: 1\n", "yaml: line 2: found character that cannot start any token"),
             ("a: \"x\n", "yaml: line 2: found unexpected end of stream"),
