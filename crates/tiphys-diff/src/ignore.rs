@@ -46,6 +46,23 @@ pub struct ResourceIgnoreDifferences {
     pub managed_fields_managers: Vec<String>,
 }
 
+impl From<&tiphys_model::application::ResourceIgnoreDifferences> for ResourceIgnoreDifferences {
+    /// An Application's `spec.ignoreDifferences` entry (absent fields are empty).
+    fn from(m: &tiphys_model::application::ResourceIgnoreDifferences) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
+        Self {
+            group: text(&m.group),
+            kind: text(&m.kind),
+            name: text(&m.name),
+            namespace: text(&m.namespace),
+            json_pointers: list(&m.json_pointers),
+            jq_path_expressions: list(&m.jq_path_expressions),
+            managed_fields_managers: list(&m.managed_fields_managers),
+        }
+    }
+}
+
 impl ResourceIgnoreDifferences {
     fn describe(&self) -> String {
         let mut s = format!("{}/{}", self.group, self.kind);
@@ -276,6 +293,24 @@ mod tests {
 
     fn rule(v: Value) -> IgnoreRule {
         IgnoreRule::compile(serde_json::from_value(v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn converts_the_application_model() {
+        let app: tiphys_model::Application = serde_json::from_value(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "a"}, "spec": {"ignoreDifferences": [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]}}))
+        .unwrap();
+        let rules: Vec<ResourceIgnoreDifferences> =
+            app.spec.ignore_differences.iter().flatten().map(Into::into).collect();
+        assert_eq!(
+            rules,
+            vec![ResourceIgnoreDifferences {
+                group: "apps".into(),
+                kind: "Deployment".into(),
+                json_pointers: vec!["/spec/replicas".into()],
+                ..Default::default()
+            }]
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `tiphys admin diff`: compare manifests with live objects offline, the way the controller
 //! does, and print what `argocd app diff` would.
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -78,29 +79,23 @@ fn read_one(path: &Path) -> anyhow::Result<Value> {
 impl AppContext {
     pub(super) fn load(path: Option<&Path>) -> anyhow::Result<Self> {
         let Some(path) = path else { return Ok(Self::default()) };
-        let app = read_one(path)?;
-        let spec = app.get("spec").cloned().unwrap_or(Value::Null);
-        let ignore_differences = match spec.get("ignoreDifferences") {
-            Some(v) => serde_json::from_value(v.clone()).with_context(|| {
-                format!("{}: spec.ignoreDifferences is not a list of ignore rules", path.display())
-            })?,
-            None => Vec::new(),
-        };
-        let str_at = |p: &str| spec.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
-        let sync_options = spec
-            .pointer("/syncPolicy/syncOptions")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
-            .unwrap_or_default();
+        let raw = read_one(path)?;
         let server_side_diff = tiphys_diff::compare::annotation_option(
-            &app,
+            &raw,
             tiphys_resource::annotations::COMPARE_OPTIONS,
             "ServerSideDiff",
         ) == Some("true");
+        let app: tiphys_model::Application = serde_json::from_value(raw).with_context(|| {
+            format!(
+                "{}: not an Application (check spec.ignoreDifferences and spec.syncPolicy)",
+                path.display()
+            )
+        })?;
+        let spec = app.spec;
         Ok(Self {
-            ignore_differences,
-            namespace: str_at("/destination/namespace"),
-            sync_options,
+            ignore_differences: spec.ignore_differences.iter().flatten().map(Into::into).collect(),
+            namespace: spec.destination.and_then(|d| d.namespace).unwrap_or_default(),
+            sync_options: spec.sync_policy.and_then(|p| p.sync_options).unwrap_or_default(),
             server_side_diff,
         })
     }
@@ -124,8 +119,9 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let desired = read_stream(&args.desired)?;
     let live = read_stream(&args.live)?;
     let result = differ.diff_app(&desired, &live, &namespace, &tiphys_sync::hooks::is_hook)?;
+    let mut out = String::new();
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+        Output::Json => out.push_str(&format!("{}\n", serde_json::to_string_pretty(&result)?)),
         Output::Text => {
             let colour = match args.color {
                 Colour::Always => true,
@@ -135,9 +131,9 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             // Hooks are created fresh by every sync; like `argocd app diff`, do not show them.
             let shown: Vec<_> = result.resources.iter().filter(|r| !r.hook).collect();
             for r in &shown {
-                print!("{}", r.unified_diff(colour));
+                write!(out, "{}", r.unified_diff(colour))?;
             }
-            println!("{:<20} {:<28} {:<20} NAME", "STATUS", "KIND", "NAMESPACE");
+            writeln!(out, "{:<20} {:<28} {:<20} NAME", "STATUS", "KIND", "NAMESPACE")?;
             for r in shown {
                 let status = match r.status {
                     DiffStatus::Synced => "Synced",
@@ -151,9 +147,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     format!("{}.{}", r.key.kind, r.key.group)
                 };
-                println!("{status:<20} {kind:<28} {:<20} {}", r.key.namespace, r.key.name);
+                writeln!(out, "{status:<20} {kind:<28} {:<20} {}", r.key.namespace, r.key.name)?;
             }
         }
     }
+    crate::output::print(&out)?;
     Ok(if result.synced { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -1,5 +1,6 @@
 //! `tiphys admin sync-plan`: print the ordered plan a sync would execute, offline.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -112,16 +113,18 @@ pub fn run(args: SyncPlanArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let plan = plan(&input)?;
+    let mut out = String::new();
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Output::Json => out.push_str(&format!("{}\n", serde_json::to_string_pretty(&plan)?)),
         Output::Text => {
             if plan.dry_run {
-                println!("(dry run)");
+                writeln!(out, "(dry run)")?;
             }
-            println!(
+            writeln!(
+                out,
                 "{:<10} {:>5}  {:<28} {:<20} {:<36} ACTION",
                 "PHASE", "WAVE", "KIND", "NAMESPACE", "NAME"
-            );
+            )?;
             for t in &plan.tasks {
                 let action = match &t.action {
                     Action::Apply { strategy, force, .. } => {
@@ -141,15 +144,17 @@ pub fn run(args: SyncPlanArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     format!("{}.{}", t.key.kind, t.key.group)
                 };
-                println!(
+                writeln!(
+                    out,
                     "{:<10} {:>5}  {kind:<28} {:<20} {:<36} {action}",
                     format!("{:?}", t.phase),
                     t.wave,
                     t.key.namespace,
                     t.key.name
-                );
+                )?;
             }
         }
     }
+    crate::output::print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
