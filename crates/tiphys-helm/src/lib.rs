@@ -66,7 +66,7 @@ pub enum Error {
     },
     /// Dependencies listed in `Chart.yaml` are not vendored in `charts/`.
     #[error(
-        "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+        "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
         .0.join(", ")
     )]
     MissingDependencies(Vec<String>),
@@ -131,7 +131,7 @@ impl Error {
     /// Whether `helm template` reports this after rendering began (it then adds the hint
     /// `Use --debug flag to render out invalid YAML`).
     pub fn is_render_error(&self) -> bool {
-        matches!(self, Error::Render(_) | Error::Yaml { .. })
+        matches!(self, Error::Render(_) | Error::Yaml { .. } | Error::KubeVersion { .. })
     }
 }
 
@@ -474,7 +474,7 @@ mod tests {
         assert_eq!(
             err.as_deref(),
             Some(
-                "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: db"
+                "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: db"
             )
         );
     }

@@ -270,7 +270,7 @@ pub(crate) fn go_yaml_error(doc: &str, line: usize, message: &str) -> String {
     let (line, text, parser) = if detail.contains("simple key expected ':'") {
         let next = doc.lines().enumerate().skip(line).find(|(_, l)| !l.trim().is_empty()).map(|(i, _)| i + 1);
         (next.unwrap_or(eof_line), "could not find expected ':'".to_string(), false)
-    } else if detail.contains("did not find expected key") {
+    } else if detail.contains("did not find expected key") || detail.contains("invalid trailing content") {
         (line.saturating_sub(1), "did not find expected key".to_string(), true)
     } else if detail.contains("mapping values are not allowed") {
         (line, "mapping values are not allowed in this context".to_string(), false)
