@@ -319,17 +319,20 @@ impl LiveIndex {
     }
 
     fn upsert(&mut self, object: Value, changes: &mut Vec<Change>) -> Option<ResourceKey> {
+        // Fast path for resyncs: a known resourceVersion is not serialized again.
+        if let Ok(key) = ResourceKey::of(&object)
+            && let Some(old) = self.objects.get(&key)
+            && object.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+                == Some(&*old.resource_version)
+            && object.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default() == &*old.uid
+        {
+            return Some(key);
+        }
         let Some(cached) = self.compact(object) else {
             self.rejected += 1;
             return None;
         };
         let key = cached.key.as_ref().clone();
-        if let Some(old) = self.objects.get(&key)
-            && old.resource_version == cached.resource_version
-            && old.uid == cached.uid
-        {
-            return Some(key);
-        }
         let mut apps = BTreeSet::new();
         let kind = match self.detach(&key) {
             Some(old) => {
