@@ -48,11 +48,18 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         match &args.kubeconfig_out {
             Some(path) => {
                 sandbox.write_kubeconfig(path)?;
-                eprintln!("sandbox API server at {}; kubeconfig written to {}", sandbox.url(), path.display());
+                eprintln!(
+                    "sandbox API server at {}; kubeconfig written to {}",
+                    sandbox.url(),
+                    path.display()
+                );
                 eprintln!("try: KUBECONFIG={} kubectl get namespaces", path.display());
             }
             None => {
-                eprintln!("sandbox API server at {}; kubeconfig follows (save it and set KUBECONFIG)", sandbox.url());
+                eprintln!(
+                    "sandbox API server at {}; kubeconfig follows (save it and set KUBECONFIG)",
+                    sandbox.url()
+                );
                 print!("{}", sandbox.kubeconfig());
             }
         }
