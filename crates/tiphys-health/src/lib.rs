@@ -14,6 +14,32 @@
 //!
 //! This crate is L1: synchronous and deterministic. The clock (`os.time()`) and an optional
 //! deadline come in through [`RunContext`]; Lua is sandboxed and limited (see [`lua`]).
+//!
+//! # Application health (app-of-apps)
+//!
+//! Upstream stopped assessing `argoproj.io/Application` children in v1.8. Two ways to turn it
+//! back on: the Lua customization upstream documents (`resource.customizations.health.argoproj.io_Application`),
+//! which works unchanged, or [`AssessOptions::assess_applications`] (`--assess-applications` on
+//! `tiphys admin settings resource-overrides health`), which applies the same rule natively:
+//! the child's `status.health`, `Progressing` until it reports one. A child that is `Missing`
+//! or `Unknown` never lowers its parent, as upstream.
+//!
+//! # Known differences from upstream (deliberate)
+//!
+//! * Lua errors read `<string>:LINE: message` as in gopher-lua, but LuaJIT words some messages
+//!   differently (`attempt to index field 'status' (a nil value)`).
+//! * With `useOpenLibs`, scripts get `string` and `math` but not `io`, `debug`, `coroutine` or
+//!   the full `os` that gopher-lua's open libraries would also expose; `os` is always the safe
+//!   subset (`time`, `date`, `difftime`), evaluated in UTC from the caller's clock.
+//!   Actions and discovery scripts get `string` and `math` too.
+//! * An unsupported `resource.customizations.<type>.*` key (e.g. `signature`) is a warning, not
+//!   a failure of every customization. Several wildcard keys matching one kind: the first in key
+//!   order wins (upstream: Go map order, i.e. random).
+//! * `pairs` iterates in LuaJIT's hash order, not gopher-lua's insertion order.
+//! * Upstream's newest tree moves some built-in checks to Lua and changes PersistentVolumeClaim
+//!   `Pending`; this crate follows the released Go checks (Pending is `Progressing`).
+//! * Namespaces have no built-in check upstream, so they get no health (only "Pending
+//!   deletion" while being deleted).
 
 mod actions;
 mod aggregate;
