@@ -132,17 +132,25 @@ fn get_yaml_and_watch() {
         yaml.contains("kind: ConfigMap") && yaml.contains("resourceVersion:") && yaml.contains("uid:"),
         "{yaml}"
     );
-    let watch = k.spawn(&["get", "cm", "-w", "-o", "name", "--request-timeout=4s"]);
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    let mut watch = k.spawn(&["get", "cm", "-w", "-o", "name", "--request-timeout=20s"]);
+    let stdout = watch.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    // The first line is the initial list: the watch is established after it.
+    assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("configmap/cfg"));
     k.apply(&CONFIGMAP.replace("name: cfg", "name: second"));
     k.ok(&["delete", "cm", "second"]);
-    let out = watch.wait_with_output().expect("watch output");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.lines().filter(|l| *l == "configmap/second").count() >= 2,
-        "added and deleted seen:\n{text}"
-    );
-    assert!(text.lines().next() == Some("configmap/cfg"), "{text}");
+    let mut second = 0;
+    for line in lines.by_ref() {
+        if line.as_deref().ok() == Some("configmap/second") {
+            second += 1;
+        }
+        if second == 2 {
+            break;
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(second, 2, "the watch saw the object added and deleted");
 }
 
 #[test]
@@ -336,7 +344,7 @@ fn failure_knobs_show_in_kubectl() {
         .replace("app: web", "app: crash");
     k.apply(&crash);
     let mut table = String::new();
-    for _ in 0..50 {
+    for _ in 0..150 {
         table = k.ok(&["get", "pods", "-l", "app=crash"]);
         if table.contains("CrashLoopBackOff") {
             break;
