@@ -13,8 +13,9 @@
 //!    `.Chart`, `.Files`, `.Capabilities`, `.Release`, `.Template` and Helm's functions.
 //! 5. [`manifest`]: split, sort by kind install order, hooks last, `# Source:` headers.
 //!
-//! The crate is pure (L1): no file system, processes, environment or clock. Callers hand in
-//! file contents. It does not fetch chart dependencies (`helm dependency build` is the
+//! The crate is pure (L1): no processes, environment or clock, and file contents come in as
+//! memory, except in [`source`], the adapter that reads a chart from a checkout for
+//! `tiphys-render`. It does not fetch chart dependencies (`helm dependency build` is the
 //! user's job, as with `helm template`), and `lookup` returns an empty map, as in
 //! `helm template`.
 
@@ -26,6 +27,7 @@ pub mod manifest;
 pub mod render;
 pub mod schema;
 pub mod semver;
+pub mod source;
 pub mod strvals;
 mod toml;
 pub mod values;
