@@ -279,6 +279,39 @@ return hs
     );
 }
 
+/// Another upstream idiom: parse a condition's `lastTransitionTime` with a Lua pattern, turn
+/// it into seconds with `os.time{...}` and compare with `os.difftime(os.time(), t)`, where
+/// `os.time()` is the caller's clock.
+#[test]
+fn time_based_scripts_use_the_callers_clock() {
+    let script = r#"
+local hs = { status = "Progressing", message = "waiting" }
+for _, c in ipairs(obj.status.conditions) do
+  if c.type == "Ready" and c.status ~= "True" then
+    local y, mo, d, h, mi, s = c.lastTransitionTime:match("(%d+)%-(%d+)%-(%d+)T(%d+):(%d+):(%d+)Z")
+    local since = os.time{year = y, month = mo, day = d, hour = h, min = mi, sec = s}
+    if os.difftime(os.time(), since) > 30 then
+      hs.status = "Degraded"
+      hs.message = "not ready for " .. os.difftime(os.time(), since) .. "s since " .. os.date("!%Y-%m-%d %H:%M:%S", since)
+    end
+  end
+end
+return hs
+"#;
+    let a =
+        assessor_with(&[(KEY, script), ("resource.customizations.useOpenLibs.example.com_Widget", "true")]);
+    let o = crd(
+        json!({"conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": "2026-11-22T18:00:00Z"}]}),
+    );
+    let at = |now_unix| {
+        let h = a.resource_health(&o, &RunContext { now_unix, deadline: None }).unwrap();
+        (h.status, h.message)
+    };
+    // 2026-11-22T18:00:00Z is 1_795_370_400.
+    assert_eq!(at(1_795_370_410), (Progressing, "waiting".to_string()));
+    assert_eq!(at(1_795_370_460), (Degraded, "not ready for 60s since 2026-11-22 18:00:00".to_string()));
+}
+
 #[test]
 fn without_open_libs_string_library_is_absent_as_upstream() {
     let a = assessor_with(&[(KEY, "return { status = 'Healthy', message = string.format('%d', 1) }")]);
