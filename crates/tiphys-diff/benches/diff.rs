@@ -5,7 +5,7 @@
 mod cpu_time;
 
 use criterion::measurement::Measurement;
-use criterion::{Criterion, Throughput};
+use criterion::{Criterion, SamplingMode, Throughput};
 use serde_json::{Value, json};
 use tiphys_diff::{DiffSettings, Differ, ResourceIgnoreDifferences};
 
@@ -82,6 +82,8 @@ fn bench<M: Measurement + 'static>(c: &mut Criterion<M>, clock: &str) {
     assert!(check.synced, "the bench fixture should be in sync");
     let mut g = c.benchmark_group(format!("diff_{clock}"));
     g.throughput(Throughput::Elements(desired.len() as u64));
+    // Flat sampling: every sample is longer than the scheduler tick that updates CPU time.
+    g.sampling_mode(SamplingMode::Flat);
     g.bench_function("diff_app_300_typical_resources", |b| {
         b.iter(|| differ.diff_app(&desired, &live, "bench", &|_| false))
     });
