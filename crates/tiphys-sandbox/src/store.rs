@@ -26,6 +26,8 @@ pub type GroupResource = (String, String);
 pub struct Stored {
     /// The object as compact JSON.
     pub json: Box<str>,
+    /// `metadata.name`, for field selectors.
+    pub name: Box<str>,
     /// `metadata.labels`, for label selectors.
     pub labels: Box<[(Box<str>, Box<str>)]>,
     /// The object's resourceVersion.
@@ -38,7 +40,8 @@ impl Stored {
             .as_object()
             .map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str().into(), v.as_str()?.into()))).collect())
             .unwrap_or_default();
-        Stored { json: value.to_string().into_boxed_str(), labels, rv }
+        let name = value["metadata"]["name"].as_str().unwrap_or_default().into();
+        Stored { json: value.to_string().into_boxed_str(), name, labels, rv }
     }
 
     /// Parses the stored JSON.
@@ -235,9 +238,7 @@ impl Filter {
             return true;
         }
         if self.fields.only_metadata() {
-            let name = stored.value().ok();
-            let name = name.as_ref().and_then(|v| v["metadata"]["name"].as_str()).unwrap_or_default();
-            return self.fields.matches_meta(namespace, name);
+            return self.fields.matches_meta(namespace, &stored.name);
         }
         stored.value().is_ok_and(|v| self.fields.matches_object(&v))
     }
