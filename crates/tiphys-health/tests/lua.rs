@@ -375,6 +375,14 @@ fn runs_do_not_leak_into_each_other() {
     assert_eq!(health(&a, &crd(json!({}))).0, Healthy);
     let other = obj("example.com/v1", "Other", json!({}));
     assert_eq!(health(&a, &other), (Healthy, "nil nil".to_string()));
+    let open_libs = ("resource.customizations.useOpenLibs.example.com_Widget", "true");
+    let sneaky = "local ok = pcall(function() getmetatable('').__index.upper = nil end) return { status = 'Healthy', message = tostring(getmetatable('')) .. ' ' .. ('abc'):upper() }";
+    let a = assessor_with(&[(KEY, sneaky), open_libs]);
+    assert_eq!(
+        health(&a, &crd(json!({}))),
+        (Healthy, "false ABC".to_string()),
+        "the string metatable is sealed"
+    );
     let tamper = assessor_with(&[(KEY, "table.insert = nil return { status = 'Healthy' }")]);
     let (status, message) = health(&tamper, &crd(json!({})));
     assert_eq!(status, Unknown);
@@ -530,4 +538,23 @@ return { status = "Healthy", message = table.concat(keys, ",") .. " " .. tostrin
     )]);
     assert_eq!(health(&b, &o), (Healthy, "x2".to_string()));
     assert_eq!(health(&b, &o), (Healthy, "x2".to_string()));
+}
+
+#[test]
+fn one_assessor_serves_many_threads() {
+    let a = Arc::new(seed_assessor());
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let a = a.clone();
+            std::thread::spawn(move || {
+                let phase = if i % 2 == 0 { "Healthy" } else { "Degraded" };
+                let o = obj("argoproj.io/v1alpha1", "Rollout", json!({"status": {"phase": phase}}));
+                (0..50).map(|_| health(&a, &o).0).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        let want = if i % 2 == 0 { Healthy } else { Degraded };
+        assert!(h.join().unwrap().iter().all(|s| *s == want));
+    }
 }

@@ -51,6 +51,16 @@ return function(f, ...) return check(pcall(f, ...)) end,
        function(f, handler) return check(xpcall(f, handler)) end
 "#;
 
+/// Makes string methods read through the read-only `string` view and hides the metatable.
+const SEAL_STRING_METATABLE: &str = r#"
+local view = ...
+local mt = getmetatable("")
+if mt then
+  mt.__index = view
+  mt.__metatable = false
+end
+"#;
+
 /// `pairs`, `next` and `rawget` that first finish copying a lazily copied `obj`.
 const LAZY_ITERATION: &str = r#"
 local pairs, next, rawget, getmetatable, type = pairs, next, rawget, getmetatable, type
@@ -208,6 +218,11 @@ impl Sandbox {
         }
         let preload = lua.create_table()?;
         for (name, view) in modules {
+            if name == "string" {
+                // `("x"):upper()` looks methods up through the string metatable: point it at
+                // the read-only view and hide it, so it cannot be used to reach the library.
+                lua.load(SEAL_STRING_METATABLE).set_name("=<init>").call::<()>(&view)?;
+            }
             preload.raw_set(name, view)?;
         }
         globals.raw_set(
