@@ -2,6 +2,7 @@
 //! server returns them (server metadata, defaults, status, last-applied annotation), with one
 //! app-level ignore rule, compared through `Differ::diff_app` like a reconcile does.
 
+#[path = "support/cpu_time.rs"]
 mod cpu_time;
 
 use criterion::measurement::Measurement;
@@ -90,11 +91,4 @@ fn bench<M: Measurement + 'static>(c: &mut Criterion<M>, clock: &str) {
     g.finish();
 }
 
-fn main() {
-    let mut wall = Criterion::default().configure_from_args();
-    bench(&mut wall, "wall");
-    wall.final_summary();
-    let mut cpu = Criterion::default().with_measurement(cpu_time::CpuTime).configure_from_args();
-    bench(&mut cpu, "cpu");
-    cpu.final_summary();
-}
+cpu_time::main_wall_and_cpu!(bench);

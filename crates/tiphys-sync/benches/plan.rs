@@ -1,7 +1,7 @@
 //! Planning a 1,000-resource application: mixed kinds and waves, a few hooks, every resource
 //! live except some new ones, and some live-only resources to prune.
 
-#[path = "../../tiphys-diff/benches/cpu_time.rs"]
+#[path = "../../tiphys-diff/benches/support/cpu_time.rs"]
 mod cpu_time;
 
 use criterion::measurement::Measurement;
@@ -56,11 +56,4 @@ fn bench<M: Measurement + 'static>(c: &mut Criterion<M>, clock: &str) {
     g.finish();
 }
 
-fn main() {
-    let mut wall = Criterion::default().configure_from_args();
-    bench(&mut wall, "wall");
-    wall.final_summary();
-    let mut cpu = Criterion::default().with_measurement(cpu_time::CpuTime).configure_from_args();
-    bench(&mut cpu, "cpu");
-    cpu.final_summary();
-}
+cpu_time::main_wall_and_cpu!(bench);

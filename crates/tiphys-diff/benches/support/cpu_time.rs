@@ -47,3 +47,20 @@ impl Measurement for CpuTime {
         WALL.formatter()
     }
 }
+
+/// Defines `main`: runs the generic bench function `$bench(c, clock)` once with wall time and
+/// once with [`CpuTime`].
+macro_rules! main_wall_and_cpu {
+    ($bench:ident) => {
+        fn main() {
+            let mut wall = criterion::Criterion::default().configure_from_args();
+            $bench(&mut wall, "wall");
+            wall.final_summary();
+            let mut cpu =
+                criterion::Criterion::default().with_measurement(cpu_time::CpuTime).configure_from_args();
+            $bench(&mut cpu, "cpu");
+            cpu.final_summary();
+        }
+    };
+}
+pub(crate) use main_wall_and_cpu;
