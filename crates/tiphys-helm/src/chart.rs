@@ -347,7 +347,7 @@ fn validate(md: &Metadata) -> Result<(), Error> {
     if md.version.is_empty() {
         return invalid("chart.metadata.version is required".into());
     }
-    if crate::semver::Version::parse(&md.version).is_none() {
+    if tiphys_gotemplate::semver::Version::parse(&md.version).is_none() {
         return invalid(format!("chart.metadata.version {:?} is invalid", md.version));
     }
     if !matches!(md.chart_type.as_str(), "" | "application" | "library") {

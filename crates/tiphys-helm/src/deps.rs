@@ -4,7 +4,6 @@
 use serde_json::{Map, Value};
 
 use crate::chart::Chart;
-use crate::semver::is_compatible_range;
 use crate::values::{self, path_to_map, path_value, table};
 
 /// Resolves which subcharts take part and imports child values into parents. `vals` are the
@@ -12,6 +11,13 @@ use crate::values::{self, path_to_map, path_value, table};
 pub fn process_dependencies(chart: &mut Chart, vals: &Map<String, Value>) {
     process_enabled(chart, vals, "");
     process_import_values(chart);
+}
+
+/// Helm's `IsCompatibleRange`: whether `version` satisfies the constraint; an unparsable
+/// constraint or version (including an empty constraint) is "not compatible".
+pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
+    !constraint.trim().is_empty()
+        && tiphys_gotemplate::semver::satisfies(constraint, version).unwrap_or(false)
 }
 
 fn process_enabled(chart: &mut Chart, vals: &Map<String, Value>, path: &str) {
@@ -128,4 +134,20 @@ fn process_import_values(chart: &mut Chart) {
     let mut new_values = cvals;
     values::merge_tables_into(&mut new_values, &imported);
     chart.values = new_values;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_compatible_range;
+
+    #[test]
+    fn compatible_ranges_follow_masterminds() {
+        assert!(is_compatible_range("0.1.0", "0.1.0"));
+        assert!(!is_compatible_range("0.1.0", "0.1.1"));
+        assert!(is_compatible_range("^1.2.0", "1.9.0"));
+        assert!(is_compatible_range(">=1.20.0-0", "v1.20.0"));
+        assert!(is_compatible_range("1.x.x", "1.2.0"));
+        assert!(!is_compatible_range("", "1.0.0"));
+        assert!(!is_compatible_range(">=1.0.0", "not-a-version"));
+    }
 }

@@ -26,7 +26,6 @@ mod ignore;
 pub mod manifest;
 pub mod render;
 pub mod schema;
-pub mod semver;
 pub mod source;
 pub mod strvals;
 mod toml;
@@ -286,7 +285,7 @@ fn render_files(
     }
     let (kube_version, _, _) = render::parse_kube_version(&opts.capabilities.kube_version)?;
     if !chart.metadata.kube_version.is_empty()
-        && !semver::is_compatible_range(&chart.metadata.kube_version, &kube_version)
+        && !crate::deps::is_compatible_range(&chart.metadata.kube_version, &kube_version)
     {
         return Err(Error::KubeVersion {
             constraint: chart.metadata.kube_version.clone(),

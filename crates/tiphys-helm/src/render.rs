@@ -285,7 +285,8 @@ impl Object for VersionSet {
 
 /// Parses `1.20`, `v1.20.0`, ... into Helm's KubeVersion parts.
 pub fn parse_kube_version(text: &str) -> Result<(String, String, String), Error> {
-    let v = crate::semver::Version::parse(text).ok_or_else(|| Error::InvalidKubeVersion(text.to_string()))?;
+    let v = tiphys_gotemplate::semver::Version::parse(text)
+        .ok_or_else(|| Error::InvalidKubeVersion(text.to_string()))?;
     let t = text.trim().trim_start_matches('v');
     let mut parts = t.split(['.', '-', '+']);
     let major = parts.next().unwrap_or("0").to_string();
