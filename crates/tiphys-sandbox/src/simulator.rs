@@ -349,6 +349,19 @@ impl Simulator {
                 create(store, view.rt("replicasets"), ns, rs, ts);
                 continue;
             };
+            // The Deployment carries its current revision, as the real controller writes it.
+            let revision = new_rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"].clone();
+            if !revision.is_null()
+                && d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] != revision
+            {
+                let mut annotated = d.clone();
+                if !annotated["metadata"]["annotations"].is_object() {
+                    annotated["metadata"]["annotations"] = json!({});
+                }
+                annotated["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = revision;
+                save(store, view.rt("deployments"), &d, annotated, Part::Main, ts);
+                continue;
+            }
             let recreate = d["spec"]["strategy"]["type"] == "Recreate";
             let ru = &d["spec"]["strategy"]["rollingUpdate"];
             let surge = if recreate { 0 } else { int_or_percent(&ru["maxSurge"], desired, true, 1) };

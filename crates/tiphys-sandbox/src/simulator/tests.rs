@@ -114,6 +114,7 @@ fn rolling_update_replaces_the_replicaset() {
     let d = c.get("apps", "deployments", "web");
     assert_eq!(d["metadata"]["generation"], 2);
     assert_eq!(d["status"]["observedGeneration"], 2);
+    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
     assert_eq!(
         (d["status"]["updatedReplicas"].clone(), d["status"]["availableReplicas"].clone()),
         (json!(2), json!(2))
