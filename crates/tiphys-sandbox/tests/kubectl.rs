@@ -353,3 +353,19 @@ fn failure_knobs_show_in_kubectl() {
     }
     assert!(table.contains("CrashLoopBackOff"), "{table}");
 }
+
+#[test]
+fn rollout_history_and_undo() {
+    let k = Kubectl::start();
+    k.apply(DEPLOYMENT);
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    k.apply(&DEPLOYMENT.replace("nginx:1.25", "nginx:1.26"));
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    let history = k.ok(&["rollout", "history", "deployment/web"]);
+    assert!(history.contains('1') && history.contains('2'), "{history}");
+    k.ok(&["rollout", "undo", "deployment/web"]);
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    let d = k.json(&["get", "deploy", "web"]);
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25");
+    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
+}
