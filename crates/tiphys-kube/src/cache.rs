@@ -330,6 +330,21 @@ mod tests {
         assert!(!glob_match("", "apps"));
     }
 
+    proptest::proptest! {
+        /// Patterns come from argocd-cm: any text is safe, `*` matches everything, and a
+        /// pattern without `*` matches only itself.
+        #[test]
+        fn glob_never_panics(pattern in "[a-c*é.]{0,8}", text in "[a-cé.]{0,8}") {
+            let _ = glob_match(&pattern, &text);
+            proptest::prop_assert!(glob_match("*", &text));
+            let surrounded = format!("*{}*", text);
+            proptest::prop_assert!(glob_match(&surrounded, &text));
+            if !pattern.contains('*') {
+                proptest::prop_assert_eq!(glob_match(&pattern, &text), pattern == text);
+            }
+        }
+    }
+
     #[test]
     fn default_exclusions_drop_events_and_leases_only() {
         let excluded =
