@@ -349,6 +349,20 @@ impl Simulator {
                 create(store, view.rt("replicasets"), ns, rs, ts);
                 continue;
             };
+            // A rollback to an older template revives its ReplicaSet under a new revision.
+            let rev_of = |rs: &Value| {
+                rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                    .as_str()
+                    .and_then(|r| r.parse::<i64>().ok())
+            };
+            let newest = owned.iter().filter_map(|rs| rev_of(rs)).max().unwrap_or(0);
+            if rev_of(new_rs).is_some_and(|r| r < newest) {
+                let mut revived = new_rs.clone();
+                revived["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+                    json!((newest + 1).to_string());
+                save(store, view.rt("replicasets"), new_rs, revived, Part::Main, ts);
+                continue;
+            }
             // The Deployment carries its current revision, as the real controller writes it.
             let revision = new_rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"].clone();
             if !revision.is_null()

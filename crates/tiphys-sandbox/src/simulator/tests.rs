@@ -269,3 +269,23 @@ fn cronjobs_create_jobs_on_schedule() {
     let name = jobs[0]["metadata"]["name"].as_str().unwrap_or_default().to_string();
     assert!(name.starts_with("tick-"), "{name}");
 }
+
+#[test]
+fn rolling_back_revives_the_old_replicaset_under_a_new_revision() {
+    let mut c = Cluster::new();
+    c.create("apps", "deployments", deployment("web", 1, json!({})));
+    c.run(1.0);
+    let image = |c: &mut Cluster, i: &str| {
+        let i = i.to_string();
+        c.update("apps", "deployments", "web", move |d| {
+            d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(i)
+        });
+        c.run(2.0);
+    };
+    image(&mut c, "nginx:1.26");
+    image(&mut c, "nginx:1.25");
+    let d = c.get("apps", "deployments", "web");
+    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
+    assert_eq!(c.all("apps", "replicasets").len(), 2, "the first ReplicaSet is reused");
+    assert_eq!(d["status"]["availableReplicas"], 1);
+}
