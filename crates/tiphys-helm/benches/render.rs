@@ -1,11 +1,10 @@
 //! Rendering a 40-template chart with two subcharts: warm (parse cached, the controller's
 //! steady state) and cold (load + parse + render).
-#![allow(missing_docs, reason = "criterion_group! generates undocumented functions")]
 
-#[path = "../../tiphys-diff/benches/cpu_time.rs"]
+#[path = "../../tiphys-diff/benches/support/cpu_time.rs"]
 mod cpu_time;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use serde_json::Map;
 use tiphys_gotemplate::sprig::{SprigEnv, functions};
 use tiphys_helm::{ChartFile, PreparedChart, TemplateOptions, load_files, template};
@@ -90,13 +89,7 @@ fn sprig() -> tiphys_gotemplate::FuncMap {
     functions(&SprigEnv { now, seed: 1 })
 }
 
-fn bench(wall: &mut Criterion) {
-    let mut cpu = Criterion::default().with_measurement(cpu_time::CpuTime).configure_from_args();
-    run(wall, "wall");
-    run(&mut cpu, "cpu");
-}
-
-fn run<M: criterion::measurement::Measurement + 'static>(c: &mut Criterion<M>, clock: &str) {
+fn bench<M: criterion::measurement::Measurement + 'static>(c: &mut Criterion<M>, clock: &str) {
     let files = forty_template_chart();
     let opts = TemplateOptions::default();
     let values = Map::new();
@@ -113,5 +106,4 @@ fn run<M: criterion::measurement::Measurement + 'static>(c: &mut Criterion<M>, c
     });
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+cpu_time::main_wall_and_cpu!(bench);
