@@ -360,3 +360,13 @@ fn server_side_diff_tolerates_unreadable_managed_fields() {
     let r = plain().with_server_side_diff(true).diff(Some(&desired), Some(&live), "shop").unwrap();
     assert_eq!(r.status, DiffStatus::Synced, "{}", r.unified_diff(false));
 }
+
+#[test]
+fn cluster_scoped_custom_resource_matches_its_live_object() {
+    let issuer = json!({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "le"}, "spec": {"acme": {}}});
+    let app = plain()
+        .diff_app(std::slice::from_ref(&issuer), std::slice::from_ref(&issuer), "shop", &|_| false)
+        .unwrap();
+    assert_eq!(app.resources.len(), 1, "{:#?}", app.resources);
+    assert!(app.synced);
+}

@@ -416,3 +416,17 @@ fn bad_objects_are_errors() {
     let desired = vec![json!({"kind": "ConfigMap"})];
     assert!(plan(&input(&desired, &[])).is_err());
 }
+
+#[test]
+fn cluster_scoped_custom_resource_without_namespace_is_not_pruned() {
+    let desired = vec![obj("cert-manager.io/v1", "ClusterIssuer", "letsencrypt", json!({}))];
+    let live = vec![obj("cert-manager.io/v1", "ClusterIssuer", "letsencrypt", json!({}))];
+    let mut i = input(&desired, &live);
+    i.operation.prune = true;
+    let p = plan(&i).unwrap();
+    assert_eq!(p.tasks.len(), 1, "{:?}", order(&p));
+    assert!(matches!(p.tasks[0].action, Action::Apply { .. }));
+    assert_eq!(p.tasks[0].key.namespace, "");
+    assert!(p.tasks[0].live_exists);
+    assert!(p.tasks[0].target(&desired).unwrap()["metadata"].get("namespace").is_none());
+}
