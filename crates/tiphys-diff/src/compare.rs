@@ -154,24 +154,6 @@ pub fn resource_key(obj: &Value, default_namespace: &str) -> Result<ResourceKey,
     Ok(key)
 }
 
-/// The key a desired object's live counterpart is tracked under. Without discovery this crate
-/// cannot know the scope of custom kinds, so a manifest without a namespace first gets the
-/// default one ([`resource_key`]); when no live object has that key but a cluster-scoped one
-/// with the same group, kind and name exists, that is the object.
-pub fn live_key_for(
-    desired: &Value,
-    key: ResourceKey,
-    live_has: impl Fn(&ResourceKey) -> bool,
-) -> ResourceKey {
-    let explicit =
-        desired.pointer("/metadata/namespace").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-    if explicit || key.namespace.is_empty() || live_has(&key) {
-        return key;
-    }
-    let cluster = ResourceKey { namespace: String::new(), ..key.clone() };
-    if live_has(&cluster) { cluster } else { key }
-}
-
 fn describe(obj: &Value) -> String {
     let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("?").to_string();
     format!("object {} {} named {}", s("/apiVersion"), s("/kind"), s("/metadata/name"))
@@ -309,7 +291,7 @@ impl Differ {
         let mut resources = Vec::with_capacity(desired.len().max(live.len()));
         let mut synced = true;
         for d in desired {
-            let key = live_key_for(d, resource_key(d, default_namespace)?, |k| live_by_key.contains_key(k));
+            let key = resource_key(d, default_namespace)?;
             let l = live_by_key.remove(&key);
             let mut r = self.diff(Some(d), l, default_namespace)?;
             r.hook = is_hook(d);

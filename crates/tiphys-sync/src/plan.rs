@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tiphys_diff::compare::{live_key_for, resource_key};
+use tiphys_diff::compare::resource_key;
 use tiphys_resource::ResourceKey;
 
 use crate::SyncError;
@@ -376,7 +376,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<SyncPlan, SyncError> {
     let mut drafts: Vec<Draft> = Vec::new();
     let mut desired_keys = HashSet::with_capacity(input.desired.len());
     for (index, d) in input.desired.iter().enumerate() {
-        let key = live_key_for(d, resource_key(d, ns)?, |k| live_by_key.contains_key(k));
+        let key = resource_key(d, ns)?;
         desired_keys.insert(key.clone());
         let ann = Annotations::of(d);
         let types = ann.hook_types();
