@@ -191,8 +191,19 @@ fn go_io_error(e: &std::io::Error) -> String {
 
 /// Loads a chart from a directory (walking it, `.helmignore` applied) or a `.tgz`.
 fn load_chart(path: &Path) -> Result<tiphys_helm::Chart> {
-    let meta = std::fs::metadata(path)
-        .map_err(|_| anyhow::anyhow!("path {:?} not found", path.display().to_string()))?;
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|_| {
+        // Like helm, a name that is not a local path is read as a repository reference; Tiphys
+        // renders local charts only.
+        let local = shown.starts_with('.') || shown.starts_with('/');
+        match shown.split_once('/') {
+            _ if local => anyhow::anyhow!("path {shown:?} not found"),
+            None => anyhow::anyhow!(
+                "non-absolute URLs should be in form of repo_name/path_to_chart, got: {shown}"
+            ),
+            Some((repo, _)) => anyhow::anyhow!("repo {repo} not found"),
+        }
+    })?;
     if meta.is_file() {
         let data = std::fs::read(path)?;
         return Ok(tiphys_helm::load_archive(&data)?);
