@@ -76,12 +76,19 @@ struct TemplateArgs {
     /// On errors, also print what was rendered.
     #[arg(long = "debug")]
     debug: bool,
+    /// Opt-in fallback: run this real `helm` binary with the same arguments instead of the
+    /// in-process renderer (for charts the renderer cannot handle yet).
+    #[arg(long = "helm-binary")]
+    helm_binary: Option<PathBuf>,
 }
 
 /// Runs a `helm` sub-command. Errors are printed the way `helm` prints them (exit code 1).
 pub fn run(args: HelmArgs) -> Result<ExitCode> {
     match args.command {
         HelmCommand::Template(t) => {
+            if let Some(helm) = &t.helm_binary {
+                return run_helm_binary(helm);
+            }
             let debug = t.debug;
             match template(t) {
                 Ok(out) => {
@@ -103,6 +110,27 @@ pub fn run(args: HelmArgs) -> Result<ExitCode> {
             }
         }
     }
+}
+
+/// Runs the real helm with this invocation's arguments (minus `--helm-binary`), passing its
+/// output and exit code through.
+fn run_helm_binary(helm: &Path) -> Result<ExitCode> {
+    let mut args: Vec<String> = Vec::new();
+    let mut skip_next = false;
+    for arg in std::env::args().skip_while(|a| a != "template") {
+        if skip_next {
+            skip_next = false;
+        } else if arg == "--helm-binary" {
+            skip_next = true;
+        } else if !arg.starts_with("--helm-binary=") {
+            args.push(arg);
+        }
+    }
+    let status = std::process::Command::new(helm)
+        .args(&args)
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", helm.display()))?;
+    Ok(ExitCode::from(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1)))
 }
 
 struct Failure {

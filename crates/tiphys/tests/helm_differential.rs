@@ -104,3 +104,27 @@ fn tiphys_renders_the_chart_corpus_exactly_like_helm() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn helm_binary_fallback_passes_through_to_the_real_helm() {
+    let helm = helm_oracle();
+    let chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tiphys-helm/tests/charts/web");
+    let home = std::env::temp_dir().join(format!("tiphys-helm-fallback-{}", std::process::id()));
+    let args = ["template", "rel", &chart.display().to_string(), "--set", "replicaCount=7"].map(String::from);
+    let with_env = |cmd: &mut Command| {
+        cmd.env("HELM_CACHE_HOME", &home).env("HELM_CONFIG_HOME", &home).env("HELM_DATA_HOME", &home);
+    };
+    let mut direct = Command::new(&helm);
+    direct.args(&args);
+    with_env(&mut direct);
+    let mut fallback = Command::new(env!("CARGO_BIN_EXE_tiphys"));
+    fallback.arg("helm").args(&args).arg("--helm-binary").arg(&helm);
+    with_env(&mut fallback);
+    let (Ok(direct), Ok(fallback)) = (direct.output(), fallback.output()) else {
+        panic!("could not run helm and tiphys");
+    };
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(fallback.status.success(), "{}", String::from_utf8_lossy(&fallback.stderr));
+    assert!(String::from_utf8_lossy(&fallback.stdout).contains("replicas: 7"));
+    assert_eq!(direct.stdout, fallback.stdout);
+}
