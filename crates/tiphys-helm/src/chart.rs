@@ -328,7 +328,7 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, Error> {
 
 fn parse_yaml_struct<T: for<'de> Deserialize<'de> + Default>(data: &[u8]) -> Result<T, String> {
     let text = String::from_utf8_lossy(data);
-    let json = tiphys_resource::yaml::parse_document(&text).map_err(|e| e.message)?;
+    let Some(json) = crate::values::parse_yaml::<serde_json::Value>(&text)? else { return Ok(T::default()) };
     if json.is_null() {
         return Ok(T::default());
     }

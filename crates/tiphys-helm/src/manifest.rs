@@ -178,14 +178,7 @@ struct RawHead {
 }
 
 fn parse_head(path: &str, doc: &str) -> Result<Head, Error> {
-    let options = serde_saphyr::options! { legacy_octal_numbers: true };
-    let fast = if doc.trim().is_empty()
-        || doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        None
-    } else {
-        serde_saphyr::from_str_with_options::<RawHead>(doc, options).ok()
-    };
+    let fast = crate::values::parse_yaml::<RawHead>(doc).ok().flatten();
     let value = match fast {
         Some(raw) => {
             let mut m = serde_json::Map::new();
@@ -203,9 +196,9 @@ fn parse_head(path: &str, doc: &str) -> Result<Head, Error> {
 }
 
 fn parse_full(path: &str, doc: &str) -> Result<Value, Error> {
-    tiphys_resource::yaml::parse_document(doc).map_err(|e| Error::Yaml {
+    crate::values::parse_yaml::<Value>(doc).map(|v| v.unwrap_or(Value::Null)).map_err(|e| Error::Yaml {
         file: path.to_string(),
-        message: format!("error converting YAML to JSON: {}", go_yaml_error(doc, e.line, &e.message)),
+        message: format!("error converting YAML to JSON: {e}"),
     })
 }
 

@@ -9,16 +9,34 @@ use crate::chart::Chart;
 /// The key whose table is shared with every subchart.
 pub const GLOBAL_KEY: &str = "global";
 
+/// Parses one YAML document the way sigs.k8s.io/yaml (go-yaml v2) accepts it: legacy octal
+/// numbers, and a repeated key keeps its last value instead of failing. A blank or
+/// comment-only document is `null`. Errors are in go-yaml's words
+/// (`yaml: line N: ...`).
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<Option<T>, String> {
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Ok(None);
+    }
+    let options = serde_saphyr::options! {
+        legacy_octal_numbers: true,
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::LastWins,
+    };
+    serde_saphyr::from_str_with_options::<T>(text, options).map(Some).map_err(|e| {
+        let line = e.location().map(|l| l.line() as usize).filter(|l| *l > 0).unwrap_or(1);
+        let message = e.to_string();
+        let first =
+            message.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid YAML").trim().to_string();
+        crate::manifest::go_yaml_error(text, line, &first)
+    })
+}
+
 /// Parses a values document like Helm (sigs.k8s.io/yaml into `map[string]interface{}`): every
 /// number becomes a float64 and an empty document is an empty map.
 pub fn read_values(data: &[u8]) -> Result<Map<String, Value>, String> {
     let text = String::from_utf8_lossy(data);
-    let json = tiphys_resource::yaml::parse_document(&text).map_err(|e| {
-        format!(
-            "error converting YAML to JSON: {}",
-            crate::manifest::go_yaml_error(&text, e.line, &e.message)
-        )
-    })?;
+    let json = parse_yaml::<Value>(&text)
+        .map_err(|e| format!("error converting YAML to JSON: {e}"))?
+        .unwrap_or(Value::Null);
     match floats(json) {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
