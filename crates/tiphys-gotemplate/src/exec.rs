@@ -706,7 +706,10 @@ impl<'a> State<'a, '_> {
         for a in args.iter().map(Some).chain(std::iter::once(None)) {
             let ev = match a {
                 Some(a) => self.eval_arg(dot, a)?,
+                // Go unwraps a pipeline's interface value before passing it on, so a
+                // piped nil arrives as "no value" (`invalid value; expected string`).
                 None => match final_.clone() {
+                    Some(Ev::Val(Value::Nil)) => Ev::Missing,
                     Some(f) => f,
                     None => break,
                 },

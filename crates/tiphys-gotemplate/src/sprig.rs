@@ -57,6 +57,16 @@ fn arity(name: &str, a: &[Value], n: usize) -> Result<(), Error> {
     builtins::want(name, a, n)
 }
 
+/// A copy with fresh maps and lists: later `set`/`merge` on the copy must not reach the
+/// original, and maps are identified by their allocation.
+fn deep_copy(v: &Value) -> Value {
+    match v {
+        Value::Map(m) => Value::map(m.iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect()),
+        Value::List(l) => Value::list(l.iter().map(deep_copy).collect()),
+        other => other.clone(),
+    }
+}
+
 /// The `string` parameter at `idx`, with Go's reflection errors for other types.
 fn s(a: &[Value], idx: usize) -> Result<&str, Error> {
     match &a[idx] {
@@ -867,7 +877,7 @@ fn dicts(f: &mut FuncMap) {
     for name in ["deepCopy", "mustDeepCopy"] {
         add(f, name, move |a| {
             arity(name, a, 1)?;
-            Ok(a[0].clone())
+            Ok(deep_copy(&a[0]))
         });
     }
     add(f, "dig", |a| {

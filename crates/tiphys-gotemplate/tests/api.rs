@@ -294,3 +294,21 @@ fn endless_loops_are_stopped_by_a_step_budget() {
     assert!(err.contains("did not finish within 100000 steps"), "{err}");
     assert_eq!(tiphys_gotemplate::DEFAULT_MAX_STEPS, 100_000_000);
 }
+
+/// Go unwraps a pipeline's value, so a nil piped into a string parameter is "no value".
+#[test]
+fn piped_nil_into_a_string_parameter_is_an_invalid_value() {
+    let mut set = Template::with_funcs("s", tiphys_gotemplate::sprig::functions(&env()));
+    set.parse("t", "{{ .missing | b64enc }}").unwrap();
+    let err = set.execute("t", &Value::map(Default::default())).unwrap_err().to_string();
+    assert!(err.contains("invalid value; expected string"), "{err}");
+}
+
+/// `deepCopy` isolates: mutating the copy leaves the original alone.
+#[test]
+fn deep_copy_is_isolated_from_later_mutation() {
+    let mut set = Template::with_funcs("s", tiphys_gotemplate::sprig::functions(&env()));
+    set.parse("t", r#"{{- $c := deepCopy .o -}}{{- $_ := set $c "a" 2 -}}{{- $_ := set $c.n "b" 3 -}}{{ .o.a }} {{ .o.n.b }} {{ $c.a }} {{ $c.n.b }}"#).unwrap();
+    let data = Value::from_json(&serde_json::json!({"o": {"a": 1, "n": {"b": 1}}}));
+    assert_eq!(set.execute("t", &data).unwrap(), "1 1 2 3");
+}

@@ -5,6 +5,7 @@
 //! GitOps logic lives here.
 
 mod admin;
+mod helm;
 mod output;
 mod render;
 mod sandbox;
@@ -25,8 +26,10 @@ struct Cli {
 enum Command {
     /// Administrative and offline commands (CRDs, validation, ...).
     Admin(admin::AdminArgs),
+    /// Helm-compatible chart rendering (`helm template`), in-process.
+    Helm(helm::HelmArgs),
     /// Render one source (directory, Jsonnet, Kustomize, plugin) at a revision and print the manifests.
-    Render(render::RenderArgs),
+    Render(Box<render::RenderArgs>),
     /// Run the Kubernetes-API-compatible dev/test server (writes a kubeconfig).
     Sandbox(sandbox::SandboxArgs),
 }
@@ -35,7 +38,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Admin(args) => admin::run(args),
-        Command::Render(args) => render::run(args),
+        Command::Helm(args) => helm::run(args),
+        Command::Render(args) => render::run(*args),
         Command::Sandbox(args) => sandbox::run(args),
     };
     match result {
