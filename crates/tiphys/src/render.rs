@@ -320,6 +320,13 @@ pub fn run(args: RenderArgs) -> anyhow::Result<std::process::ExitCode> {
         ..AppContext::default()
     };
     let scratch = tempfile::tempdir().context("creating a scratch directory")?;
+    // Charts render in process; the clock and the seed for Sprig's random functions are the
+    // edge's to choose (the library crates take them as parameters).
+    let now = jiff::Zoned::now();
+    let seed = now.timestamp().as_nanosecond() as u64;
+    let helm = tiphys_helm::source::InProcessHelm::new(tiphys_gotemplate::sprig::functions(
+        &tiphys_gotemplate::sprig::SprigEnv { now, seed },
+    ));
     let input = RenderInput {
         root: &root,
         source: &src,
@@ -329,7 +336,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<std::process::ExitCode> {
         kustomize_build_options: &[],
         scratch: scratch.path(),
         limits: Limits::default(),
-        helm: None,
+        helm: Some(&helm),
     };
     let tools = ProcessRunner::new(RunOptions { timeout, ..RunOptions::default() });
     let manifests = tiphys_render::render(&input, &tools)?;
