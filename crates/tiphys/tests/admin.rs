@@ -41,10 +41,17 @@ fn the_examples_are_valid() {
 
 #[test]
 fn problems_are_reported_per_line_with_file_document_path_and_fix() {
-    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n\
-apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\nspec:\n  project: default\n\
-  source: {repoURL: 'https://x/y.git', path: app}\n  destination: {server: 'https://kubernetes.default.svc', name: in-cluster}\n\
-  syncPolicy:\n    syncOptions: [Prune=maybe]\n";
+    let input = concat!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        "---\n",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\n",
+        "spec:\n",
+        "  project: default\n",
+        "  source: {repoURL: 'https://x/y.git', path: app}\n",
+        "  destination: {server: 'https://kubernetes.default.svc', name: in-cluster}\n",
+        "  syncPolicy:\n",
+        "    syncOptions: [Prune=maybe]\n",
+    );
     let out = tiphys(&["admin", "validate", "-"], Some(input));
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
