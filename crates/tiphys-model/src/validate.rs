@@ -630,33 +630,15 @@ const GENERATOR_TYPES: [&str; 9] = [
 ];
 
 impl GeneratorView<'_> {
-    /// The generator types this generator sets (exactly one when valid).
+    /// The generator types this generator sets (exactly one when valid), read from its JSON
+    /// form so top-level and nested generators share one definition.
     fn types(&self) -> Vec<&'static str> {
-        let set = match self {
-            GeneratorView::Top(g) => [
-                g.list.is_some(),
-                g.clusters.is_some(),
-                g.git.is_some(),
-                g.scm_provider.is_some(),
-                g.cluster_decision_resource.is_some(),
-                g.pull_request.is_some(),
-                g.matrix.is_some(),
-                g.merge.is_some(),
-                g.plugin.is_some(),
-            ],
-            GeneratorView::Nested(g) => [
-                g.list.is_some(),
-                g.clusters.is_some(),
-                g.git.is_some(),
-                g.scm_provider.is_some(),
-                g.cluster_decision_resource.is_some(),
-                g.pull_request.is_some(),
-                g.matrix.is_some(),
-                g.merge.is_some(),
-                g.plugin.is_some(),
-            ],
-        };
-        GENERATOR_TYPES.iter().zip(set).filter(|(_, on)| *on).map(|(name, _)| *name).collect()
+        let json = match self {
+            GeneratorView::Top(g) => serde_json::to_value(g),
+            GeneratorView::Nested(g) => serde_json::to_value(g),
+        }
+        .unwrap_or_default();
+        GENERATOR_TYPES.iter().copied().filter(|t| json.get(*t).is_some_and(|v| !v.is_null())).collect()
     }
 }
 
