@@ -321,6 +321,9 @@ impl<'a> State<'a, '_> {
                 Box::new((0..*n).map(|i| (Value::Int(i), Value::Int(i))))
             }
             Value::Nil => Box::new(std::iter::empty()),
+            Value::Object(o) if o.entries().is_some() => Box::new(
+                o.entries().unwrap_or_default().into_iter().map(|(k, v)| (Value::string(k.as_str()), v)),
+            ),
             other => {
                 return Err(self.err_at(
                     b.pipe.pos,

@@ -54,6 +54,12 @@ pub trait Object: Send + Sync + 'static {
     fn has_method(&self, _name: &str) -> bool {
         false
     }
+    /// For host objects that are Go maps underneath (Helm's `chart.Files` is a
+    /// `map[string][]byte`): the entries in sorted key order, so `range` can iterate them.
+    /// `None` (the default) means the object is not a map.
+    fn entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
     /// How `{{ . }}` and `%v` print this object.
     fn display(&self) -> String;
     /// Go truthiness of the object (non-zero struct values are true).

@@ -182,6 +182,9 @@ impl Object for Files {
         };
         Some(result)
     }
+    fn entries(&self) -> Option<Vec<(String, Value)>> {
+        Some(self.files.iter().map(|(k, v)| (k.clone(), Value::Bytes(v.clone()))).collect())
+    }
     fn display(&self) -> String {
         let inner: Vec<String> = self.files.iter().map(|(k, v)| format!("{k}:{:?}", v.as_ref())).collect();
         format!("map[{}]", inner.join(" "))
