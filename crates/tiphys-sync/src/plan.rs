@@ -19,7 +19,9 @@ use crate::SyncError;
 use crate::hooks::{Annotations, HookDeletePolicy, HookType, delete_policies, hook_types, is_hook, wave};
 use crate::options::{AppSyncOptions, ObjectOptions};
 
-/// Helm's install order, which upstream uses inside a wave.
+/// The kind order upstream's sync engine uses inside a wave: the Helm install order as
+/// gitops-engine vendored it. It deliberately differs from `tiphys-helm`'s `INSTALL_ORDER`
+/// (current Helm 4 adds PriorityClass and webhook configurations), so the two stay separate.
 pub const KIND_ORDER: &[&str] = &[
     "Namespace",
     "NetworkPolicy",
