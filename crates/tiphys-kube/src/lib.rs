@@ -30,4 +30,4 @@ pub use cluster::Cluster;
 pub use discovery::{ApiCatalog, ApiResourceInfo};
 pub use error::{Error, Result};
 pub use index::{CachedObject, Change, ChangeKind, IndexConfig, IndexEvent, LiveIndex, OwnerRef, TreeNode};
-pub use write::{ApplyMode, DEFAULT_FIELD_MANAGER, Deletion, Propagation, WriteOptions};
+pub use write::{ApplyMode, DEFAULT_FIELD_MANAGER, Deletion, PatchBody, Propagation, WriteOptions};

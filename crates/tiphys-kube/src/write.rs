@@ -52,6 +52,15 @@ pub enum Propagation {
     Orphan,
 }
 
+/// The body of a [`Cluster::patch`], by patch type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatchBody {
+    /// RFC 7386 JSON merge patch (`null` deletes a key).
+    Merge(Value),
+    /// Kubernetes strategic merge patch (built-in kinds only).
+    Strategic(Value),
+}
+
 /// The result of a delete.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Deletion {
@@ -203,6 +212,30 @@ impl Cluster {
             .await
             .map_err(|e| Error::from_kube(&target.label, e))?;
         to_value(patched, target)
+    }
+
+    /// Patches an object in place: the controller's status writes (Applications have no status
+    /// subresource, so upstream merge-patches the whole object) and finalizer edits. Putting
+    /// `metadata.resourceVersion` in the body makes the patch conditional (a stale version is a
+    /// [`Error::Conflict`]).
+    pub async fn patch(&self, key: &ResourceKey, patch: PatchBody, options: &WriteOptions) -> Result<Value> {
+        let info = self.resolve_kind(&key.group_kind())?;
+        let target = self.target_of(info, &key.namespace, key.name.clone());
+        let params = PatchParams {
+            dry_run: options.dry_run,
+            field_manager: Some(options.field_manager.clone()),
+            ..Default::default()
+        };
+        let body = match patch {
+            PatchBody::Merge(v) => Patch::Merge(v),
+            PatchBody::Strategic(v) => Patch::Strategic(v),
+        };
+        let patched = target
+            .api
+            .patch(&target.name, &params, &body)
+            .await
+            .map_err(|e| Error::from_kube(&target.label, e))?;
+        to_value(patched, &target)
     }
 
     /// Deletes an object with a propagation policy.

@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::world;
-use tiphys_kube::{ApplyMode, Deletion, Error, Propagation, WriteOptions};
+use tiphys_kube::{ApplyMode, Deletion, Error, PatchBody, Propagation, WriteOptions};
 use tiphys_resource::ResourceKey;
 
 const SSA: ApplyMode = ApplyMode::ServerSide { force: false };
@@ -276,4 +276,17 @@ async fn delete_propagation_policies() {
     assert!(wait_gone(&w, &child).await, "foreground: the dependent is deleted");
     assert!(wait_gone(&w, &owner).await, "foreground: then the owner");
     w.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_patch_edits_in_place_and_a_stale_resource_version_conflicts() {
+    let w = world().await;
+    let opts = WriteOptions::default();
+    let created = w.cluster.create(&cm("patched", json!({"a": "1", "b": "2"})), &opts).await.unwrap();
+    let patch = PatchBody::Merge(json!({"data": {"a": null, "c": "3"}}));
+    let patched = w.cluster.patch(&key("patched"), patch, &opts).await.unwrap();
+    assert_eq!(patched["data"], json!({"b": "2", "c": "3"}));
+    let stale = PatchBody::Merge(json!({"metadata": {"resourceVersion": rv(&created)}, "data": {"d": "4"}}));
+    let err = w.cluster.patch(&key("patched"), stale, &opts).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
 }
