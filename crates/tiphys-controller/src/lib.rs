@@ -7,6 +7,10 @@
 //! [`start`], which returns a [`ControllerHandle`]; the `tiphys controller` and `tiphys up`
 //! commands are thin wrappers around it.
 
+pub mod automation;
+pub mod queue;
+pub mod status;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -68,7 +72,8 @@ impl ControllerHandle {
 
 /// Starts the controller in the background of the current tokio runtime.
 pub async fn start(config: ControllerConfig) -> Result<ControllerHandle, ControllerError> {
-    let cluster = tiphys_kube::Cluster::from_kubeconfig_text(&config.kubeconfig, config.context.as_deref()).await?;
+    let cluster =
+        tiphys_kube::Cluster::from_kubeconfig_text(&config.kubeconfig, config.context.as_deref()).await?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         tracing::info!(server = cluster.server(), namespace = %config.namespace, "controller started");
