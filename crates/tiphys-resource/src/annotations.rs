@@ -13,6 +13,9 @@ pub const SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
 pub const COMPARE_OPTIONS: &str = "argocd.argoproj.io/compare-options";
 /// Annotation-based resource tracking: `<app>:<group>/<kind>:<namespace>/<name>`.
 pub const TRACKING_ID: &str = "argocd.argoproj.io/tracking-id";
+/// Which Argo CD / Tiphys installation manages an object (argocd-cm `installationID`), so
+/// several instances can share a cluster; written next to [`TRACKING_ID`].
+pub const INSTALLATION_ID: &str = "argocd.argoproj.io/installation-id";
 /// Requests a refresh of an Application (`normal` or `hard`).
 pub const REFRESH: &str = "argocd.argoproj.io/refresh";
 /// Label-based resource tracking (the upstream default label).

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Why a JSON value could not be identified as a Kubernetes object.
+/// Why a JSON value could not be identified (or marked for tracking) as a Kubernetes object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// `apiVersion` is absent or not a string.
@@ -20,6 +20,11 @@ pub enum KeyError {
     /// The document is not a mapping.
     #[error("the document is not a mapping (found {0}): a Kubernetes object is a YAML map")]
     NotAnObject(&'static str),
+    /// An app instance name cannot be cut to a valid 63-character tracking label value.
+    #[error(
+        "app instance name {0:?} cannot be cut to a valid label value (63 characters ending in a letter or digit): rename the Application or use application.resourceTrackingMethod: annotation"
+    )]
+    UntruncatableLabel(String),
 }
 
 /// `group` + `kind`: what upstream matches customizations, ignoreDifferences and sync

@@ -1,7 +1,8 @@
 //! Dynamic Kubernetes objects as plain JSON values, and the vocabulary every layer shares
 //! about them: which object a manifest is ([`ResourceKey`], [`GroupVersionKind`]), how a YAML
 //! stream becomes documents ([`yaml`]), and the annotation and label names Argo CD users
-//! already put on their manifests ([`annotations`]).
+//! already put on their manifests ([`annotations`]), and how objects are marked as managed by an
+//! app ([`tracking`]).
 //!
 //! This crate is L0 (see ARCHITECTURE.md): no I/O, no clock, no Kubernetes client. It does not
 //! know what any particular kind *means*: typed Argo resources live in `tiphys-model`, and
@@ -9,6 +10,7 @@
 
 pub mod annotations;
 mod key;
+pub mod tracking;
 pub mod yaml;
 
 pub use key::{GroupKind, GroupVersionKind, KeyError, ResourceKey};
