@@ -10,6 +10,9 @@
 //!   the environment (`GIT_ASKPASS`, `GIT_CONFIG_*`, `GIT_SSH_COMMAND` naming a 0600 key
 //!   file), never its arguments, and are scrubbed from every error.
 //!
+//! - [`serve::GitHttpServer`]: a smart-HTTP server over `git http-backend`, for `tiphys up`
+//!   and for tests.
+//!
 //! Not done here: submodules, shallow/partial fetches, GPG verification, Git LFS.
 
 mod cache;
@@ -17,6 +20,7 @@ mod creds;
 mod refs;
 mod resolve;
 pub mod semver;
+pub mod serve;
 #[cfg(feature = "test-support")]
 pub mod testsupport;
 mod url;
@@ -77,6 +81,14 @@ pub enum GitError {
         /// The Secret's name.
         secret: String,
         /// What is wrong (never its contents).
+        message: String,
+    },
+    /// The git HTTP server could not start.
+    #[error("git server on {addr}: {message}")]
+    Serve {
+        /// The address it was asked to listen on.
+        addr: String,
+        /// Why, and what to do.
         message: String,
     },
     /// The on-disk cache could not be written.

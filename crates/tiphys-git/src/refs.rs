@@ -12,6 +12,9 @@ use base64::Engine;
 use crate::url::redact;
 use crate::{Credentials, GitError};
 
+/// Largest ref advertisement read (repositories with a million refs stay well below).
+const MAX_REFS_BYTES: usize = 256 << 20;
+
 struct Target<'a> {
     scheme: &'a str,
     userinfo: Option<&'a str>,
@@ -98,12 +101,15 @@ fn connect(t: &Target<'_>, deadline: Instant) -> std::io::Result<TcpStream> {
     Err(last)
 }
 
-/// A body reader over `Content-Length`, chunked, or read-to-close framing.
+/// A body reader over `Content-Length`, chunked, or read-to-close framing; a body longer
+/// than `limit` bytes is an error (it is never allocated).
 pub(crate) fn http_body(
-    reader: &mut BufReader<TcpStream>,
+    reader: &mut impl BufRead,
     headers: &[(String, String)],
+    limit: usize,
 ) -> std::io::Result<Vec<u8>> {
     let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let too_large = || std::io::Error::other(format!("HTTP body larger than {limit} bytes"));
     let mut body = Vec::new();
     if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         loop {
@@ -115,16 +121,25 @@ pub(crate) fn http_body(
                 break;
             }
             let start = body.len();
+            if size > limit - start {
+                return Err(too_large());
+            }
             body.resize(start + size, 0);
             reader.read_exact(&mut body[start..])?;
             let mut crlf = [0u8; 2];
             reader.read_exact(&mut crlf)?;
         }
     } else if let Some(len) = header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
+        if len > limit {
+            return Err(too_large());
+        }
         body.resize(len, 0);
         reader.read_exact(&mut body)?;
     } else {
-        reader.read_to_end(&mut body)?;
+        reader.take(limit as u64 + 1).read_to_end(&mut body)?;
+        if body.len() > limit {
+            return Err(too_large());
+        }
     }
     Ok(body)
 }
@@ -193,7 +208,7 @@ fn http_refs(
     if !smart {
         return Err(Failure::Other("server does not speak smart HTTP".into()));
     }
-    let body = http_body(&mut reader, &headers).map_err(Failure::Io)?;
+    let body = http_body(&mut reader, &headers, MAX_REFS_BYTES).map_err(Failure::Io)?;
     let mut cursor = std::io::Cursor::new(body);
     // `# service=git-upload-pack` section, then the refs.
     while pkt_line(&mut cursor).map_err(Failure::Io)?.is_some() {}

@@ -1,18 +1,14 @@
-//! Real git servers on loopback for tests and benchmarks: smart HTTP (`git http-backend`
-//! behind a small HTTP/1.1 server with basic auth), `git daemon`, and a listener that accepts
+//! Real git servers on loopback for tests and benchmarks: smart HTTP (the product server of
+//! [`crate::serve`] with basic auth), `git daemon`, and a listener that accepts
 //! connections and never answers (for timeout tests). Also helpers to build repositories with
 //! the real `git`.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
-
-use base64::Engine;
 
 /// Runs `git` with fixed identity and dates so tests are repeatable; panics with git's output
 /// on failure (test support only).
@@ -77,139 +73,32 @@ impl TestRepo {
     }
 }
 
-/// `git http-backend` behind basic auth on 127.0.0.1.
+/// `git http-backend` behind basic auth on 127.0.0.1 (the product server, [`crate::serve`]),
+/// serving bare repositories `<name>.git`.
 pub struct GitHttpServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    server: crate::serve::GitHttpServer,
     /// Requests served (including refused ones).
     pub requests: Arc<AtomicU64>,
 }
 
 impl GitHttpServer {
-    /// Serves the bare repositories under `project_root`; only `user:password` gets in.
+    /// Serves the bare repositories under `project_root`; only `user:password` gets in (and
+    /// may push).
     pub fn start(project_root: &Path, user: &str, password: &str) -> std::io::Result<GitHttpServer> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let requests = Arc::new(AtomicU64::new(0));
-        let expected = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-        );
-        let root = project_root.to_path_buf();
-        let (stop2, requests2) = (stop.clone(), requests.clone());
-        let accept = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let (root, expected, requests) = (root.clone(), expected.clone(), requests2.clone());
-                std::thread::spawn(move || {
-                    requests.fetch_add(1, Ordering::Relaxed);
-                    let _ = serve(conn, &root, &expected);
-                });
-            }
-        });
-        Ok(GitHttpServer { addr, stop, accept: Some(accept), requests })
+        let auth = crate::serve::BasicAuth { user: user.to_string(), password: password.to_string() };
+        let server = crate::serve::GitHttpServer::start(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            project_root,
+            Some(auth),
+        )
+        .map_err(std::io::Error::other)?;
+        Ok(GitHttpServer { requests: server.request_counter(), server })
     }
 
     /// The clone URL of `<name>.git`.
     pub fn url(&self, name: &str) -> String {
-        format!("http://{}/{name}.git", self.addr)
+        self.server.url(&format!("{name}.git"))
     }
-}
-
-impl Drop for GitHttpServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-fn read_body(reader: &mut BufReader<TcpStream>, headers: &[(String, String)]) -> std::io::Result<Vec<u8>> {
-    // A request without a length or chunking has no body (reading to EOF would wait for the
-    // client to close); anything else is framed like a response.
-    let framed = headers.iter().any(|(k, _)| k == "content-length" || k == "transfer-encoding");
-    if framed { crate::refs::http_body(reader, headers) } else { Ok(Vec::new()) }
-}
-
-fn serve(conn: TcpStream, root: &Path, expected_auth: &str) -> std::io::Result<()> {
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut conn = conn;
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut parts = request_line.split_whitespace();
-    let (method, target) =
-        (parts.next().unwrap_or("GET").to_string(), parts.next().unwrap_or("/").to_string());
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_lowercase(), v.trim().to_string()));
-        }
-    }
-    let header =
-        |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-    if header("authorization") != expected_auth {
-        return conn.write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    }
-    let body = read_body(&mut reader, &headers)?;
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let mut cgi = Command::new("git")
-        .arg("http-backend")
-        .env("GIT_PROJECT_ROOT", root)
-        .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("REQUEST_METHOD", &method)
-        .env("PATH_INFO", path)
-        .env("QUERY_STRING", query)
-        .env("CONTENT_TYPE", header("content-type"))
-        .env("CONTENT_LENGTH", body.len().to_string())
-        .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
-        .env("GIT_PROTOCOL", header("git-protocol"))
-        .env("REMOTE_USER", "tester")
-        .env("REMOTE_ADDR", "127.0.0.1")
-        .env("SERVER_PROTOCOL", "HTTP/1.1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    if let Some(mut stdin) = cgi.stdin.take() {
-        stdin.write_all(&body)?;
-    }
-    let out = cgi.wait_with_output()?;
-    let split = out.stdout.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, 4));
-    let split = split.or_else(|| out.stdout.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
-    let (head, payload) = match split {
-        Some((i, n)) => (String::from_utf8_lossy(&out.stdout[..i]).to_string(), &out.stdout[i + n..]),
-        None => (String::new(), &out.stdout[..]),
-    };
-    let mut status = "200 OK".to_string();
-    let mut response_headers = String::new();
-    for line in head.lines() {
-        match line.split_once(':') {
-            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_string(),
-            Some(_) => {
-                response_headers.push_str(line.trim_end());
-                response_headers.push_str("\r\n");
-            }
-            None => {}
-        }
-    }
-    write!(
-        conn,
-        "HTTP/1.1 {status}\r\n{response_headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
-        payload.len()
-    )?;
-    conn.write_all(payload)?;
-    conn.flush()
 }
 
 /// `git daemon` serving a directory on a loopback port; killed on drop.
