@@ -4,7 +4,7 @@
 # Kubernetes client, an async runtime or an HTTP stack. Only tiphys-kube may use kube-client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-core_prefixes="tiphys-model tiphys-resource tiphys-patch tiphys-diff tiphys-health tiphys-sync tiphys-render tiphys-gotemplate tiphys-helm tiphys-policy tiphys-settings"
+core_prefixes="tiphys-model tiphys-resource tiphys-patch tiphys-diff tiphys-health tiphys-sync tiphys-render tiphys-gotemplate tiphys-helm tiphys-policy tiphys-settings tiphys-webhook"
 banned='^(kube|kube-client|kube-runtime|tokio|hyper|axum|reqwest) '
 status=0
 members=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print("\n".join(p["name"] for p in json.load(sys.stdin)["packages"]))')

@@ -30,6 +30,9 @@ pub const HELM_HOOK: &str = "helm.sh/hook";
 pub const HELM_HOOK_WEIGHT: &str = "helm.sh/hook-weight";
 /// Helm's hook delete policy annotation.
 pub const HELM_HOOK_DELETE_POLICY: &str = "helm.sh/hook-delete-policy";
+/// `;`-separated repository paths whose changes refresh an Application (webhook and
+/// manifest-cache decisions); relative entries are relative to each source's `path`.
+pub const MANIFEST_GENERATE_PATHS: &str = "argocd.argoproj.io/manifest-generate-paths";
 /// Finalizer that makes deleting an Application delete its resources (cascade).
 pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 /// Foreground variant of [`RESOURCES_FINALIZER`].
