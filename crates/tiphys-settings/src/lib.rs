@@ -1,0 +1,78 @@
+//! Argo CD's configuration as typed values, read in one place.
+//!
+//! Users configure Argo CD through ConfigMaps and Secrets in the control-plane namespace, and a
+//! drop-in must read them exactly as they are written today. This crate turns them into typed
+//! snapshots that the controller, the diff and health engines and the CLI share, instead of
+//! each re-reading the raw keys:
+//!
+//! - [`Settings::from_configmap`]: `argocd-cm` — reconciliation timeouts, resource tracking
+//!   (method, instance label key, installation id), `resource.exclusions` / `inclusions`
+//!   ([`ResourceFilter`]), `resource.compareoptions`, every `resource.customizations*` key form
+//!   ([`ResourceOverride`]: Lua health checks, actions, ignoreDifferences,
+//!   ignoreResourceUpdates, knownTypeFields), and a few switches. A bad value never fails the
+//!   load: it becomes a [`SettingsProblem`] naming the key and the fix, and the default applies.
+//! - [`ClusterSecret::from_secret`]: a cluster Secret (`argocd.argoproj.io/secret-type:
+//!   cluster`), with [`ClusterSecret::kubeconfig`] rendering a kubeconfig any Kubernetes client
+//!   can load.
+//!
+//! What it deliberately does not do: compile Lua or jq, build diff or health engines (they
+//! build their own compiled forms from these values, so this crate depends on neither), or read
+//! anything from a cluster. It is L1: synchronous, deterministic, no I/O.
+
+mod argocd_cm;
+mod cluster;
+mod customizations;
+mod filter;
+
+pub use argocd_cm::{
+    ARGOCD_CM, CompareOptions, DEFAULT_RECONCILIATION_TIMEOUT, Settings, SettingsProblem, StatusFieldMode,
+};
+pub use cluster::{ClusterConfig, ClusterSecret, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, TlsClientConfig};
+pub use customizations::{
+    KnownTypeField, OverrideIgnoreDiff, RESOURCE_CUSTOMIZATIONS_KEY, ResourceOverride, override_key,
+    split_override_key,
+};
+pub use filter::{FilteredResource, ResourceFilter};
+
+/// Why a Secret could not be read as a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// The Secret lacks the `argocd.argoproj.io/secret-type: cluster` label.
+    #[error(
+        "Secret {secret}: not a cluster Secret; label it `argocd.argoproj.io/secret-type: cluster` to register a cluster"
+    )]
+    NotAClusterSecret {
+        /// `namespace/name` of the Secret.
+        secret: String,
+    },
+    /// A required field is absent or empty.
+    #[error("cluster Secret {secret}: field {field:?} is missing; {hint}")]
+    MissingField {
+        /// `namespace/name` of the Secret.
+        secret: String,
+        /// The `data` key (or `config` field).
+        field: String,
+        /// What to write.
+        hint: &'static str,
+    },
+    /// A field is present but cannot be read.
+    #[error("cluster Secret {secret}: field {field:?} is invalid: {message}")]
+    InvalidField {
+        /// `namespace/name` of the Secret.
+        secret: String,
+        /// The `data` key (or `config` field).
+        field: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The Secret asks for an authentication method Tiphys does not implement yet.
+    #[error(
+        "cluster Secret {secret}: {field} is not supported yet; use bearerToken, username/password or a client certificate (tlsClientConfig.certData/keyData) instead"
+    )]
+    Unsupported {
+        /// `namespace/name` of the Secret.
+        secret: String,
+        /// The `config` field (`execProviderConfig`, `awsAuthConfig`).
+        field: String,
+    },
+}
