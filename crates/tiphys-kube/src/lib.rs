@@ -12,7 +12,9 @@
 //! - writes on [`Cluster`]: server-side and client-side apply ([`ApplyMode`]), create
 //!   (including `generateName`), replace, delete with a [`Propagation`] policy, and server
 //!   dry-run for each, failing with typed [`Error`]s that name the resource and say whether a
-//!   retry can help.
+//!   retry can help;
+//! - [`LeaderElector`]: leader election over a `coordination.k8s.io/v1` Lease (client-go's
+//!   semantics and defaults), reporting leadership through a `watch` channel.
 //!
 //! What it deliberately does not do: decide anything about GitOps (what to apply, when, in
 //! which order, whether an object belongs to an app). The controller decides; this crate
@@ -23,6 +25,7 @@ mod cluster;
 mod discovery;
 mod error;
 mod index;
+mod lease;
 mod write;
 
 pub use cache::{CacheConfig, Exclusion, LiveCache};
@@ -30,4 +33,5 @@ pub use cluster::Cluster;
 pub use discovery::{ApiCatalog, ApiResourceInfo};
 pub use error::{Error, Result};
 pub use index::{CachedObject, Change, ChangeKind, IndexConfig, IndexEvent, LiveIndex, OwnerRef, TreeNode};
+pub use lease::{LeaderElector, LeaseConfig};
 pub use write::{ApplyMode, DEFAULT_FIELD_MANAGER, Deletion, PatchBody, Propagation, WriteOptions};
