@@ -9,6 +9,7 @@ mod helm;
 mod output;
 mod render;
 mod sandbox;
+mod up;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,8 @@ enum Command {
     Render(Box<render::RenderArgs>),
     /// Run the Kubernetes-API-compatible dev/test server (writes a kubeconfig).
     Sandbox(sandbox::SandboxArgs),
+    /// All-in-one demo: sandbox cluster, example Git repository, Applications and the controller.
+    Up(up::UpArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Command::Helm(args) => helm::run(args),
         Command::Render(args) => render::run(*args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Up(args) => up::run(args),
     };
     match result {
         Ok(code) => code,
