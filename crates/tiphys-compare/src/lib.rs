@@ -294,6 +294,9 @@ pub struct Comparison {
     pub in_sync: HashSet<ResourceKey>,
     /// Desired keys whose live object another app tracks → that app's instance name.
     pub shared: HashMap<ResourceKey, String>,
+    /// Desired keys the project does not permit (kind, or namespace outside the project's
+    /// destinations) → upstream's sync error message; the sync must fail them.
+    pub not_permitted: HashMap<ResourceKey, String>,
     /// The desired state could not be produced or the spec is invalid: a sync must not run.
     pub errored: bool,
 }
@@ -375,9 +378,8 @@ impl Comparer {
             Some(s) => s.to_vec(),
             None => input.app.spec.effective_sources().into_iter().cloned().collect(),
         };
-        let multi = input
-            .sources
-            .map_or_else(|| input.app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()), |s| s.len() > 1);
+        // Upstream's HasMultipleSources: the spec decides, also for a rollback's sources.
+        let multi = input.app.spec.sources.as_ref().is_some_and(|s| !s.is_empty());
         let mut out = Comparison {
             sync: SyncStatus {
                 status: Some(UNKNOWN.into()),
@@ -619,10 +621,17 @@ impl Comparer {
             if let Some(spec) = project {
                 let namespaced = scopes.is_namespaced(&gvk.group, &gvk.kind).unwrap_or(false);
                 let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-                if !tiphys_policy::project::is_group_kind_permitted(
+                let kind_ok = tiphys_policy::project::is_group_kind_permitted(
                     spec, &gvk.group, &gvk.kind, name, namespaced,
-                ) {
+                );
+                if !kind_ok {
                     status = Some(UNKNOWN);
+                }
+                if let Some(t) = target
+                    && let Some(message) = self.forbidden(input, spec, t, &gvk, kind_ok, namespaced)
+                    && let Ok(k) = ResourceKey::of(t)
+                {
+                    out.not_permitted.insert(k, message);
                 }
             }
             let wave = tiphys_sync::hooks::wave(target.unwrap_or(obj));
@@ -645,8 +654,23 @@ impl Comparer {
             managed.push(ManagedResource { target, live: live_obj });
         }
         let health = input.health.application_health(&managed, Some(&app_key(input)), &run_context(input));
-        for (s, h) in statuses.iter_mut().zip(health.resources) {
+        for ((s, h), m) in statuses.iter_mut().zip(health.resources).zip(&managed) {
             s.health = h.map(model_health);
+            // A missing object of a kind the cluster does not serve (and no CRD in this app
+            // defines): say why a sync will fail, in upstream's sync-error words.
+            if let (Some(health), Some(t), None) = (s.health.as_mut(), m.target, m.live)
+                && let Ok(gvk) = tiphys_resource::GroupVersionKind::of(t)
+                && scopes.is_namespaced(&gvk.group, &gvk.kind).is_none()
+            {
+                health.message = Some(format!(
+                    "The Kubernetes API could not find {}/{} for requested resource {}/{}. Make sure the {:?} CRD is installed on the destination cluster.",
+                    gvk.group,
+                    gvk.kind,
+                    s.namespace.as_deref().unwrap_or(""),
+                    s.name.as_deref().unwrap_or(""),
+                    gvk.kind
+                ));
+            }
         }
         out.health = health_code(health.status.as_str());
         out.summary = summary::summarize(live.iter());
@@ -655,6 +679,30 @@ impl Comparer {
         out.desired = desired;
         out.live = live;
         Ok(())
+    }
+
+    /// Why the project forbids a desired object (upstream's sync-time messages), if it does.
+    fn forbidden(
+        &self,
+        input: &CompareInput<'_>,
+        spec: &tiphys_model::project::AppProjectSpec,
+        target: &Value,
+        gvk: &tiphys_resource::GroupVersionKind,
+        kind_ok: bool,
+        namespaced: bool,
+    ) -> Option<String> {
+        let project = input.project_name();
+        if !kind_ok {
+            return Some(format!(
+                "resource {}:{} is not permitted in project {project}.",
+                gvk.group, gvk.kind
+            ));
+        }
+        let namespace = target.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+        let Ok(dest) = input.destination else { return None };
+        let dst = tiphys_policy::project::Destination { server: &dest.server, name: &dest.name, namespace };
+        (namespaced && !namespace.is_empty() && !tiphys_policy::project::is_destination_permitted(spec, &dst))
+            .then(|| format!("namespace {namespace} is not permitted in project '{project}'"))
     }
 
     /// The desired state is unknown: list the live objects as Unknown, health from them.

@@ -402,6 +402,29 @@ fn kinds_the_project_forbids_are_unknown() {
     assert_eq!(resource(&c, "ConfigMap", "settings").status.as_deref(), Some("OutOfSync"));
     let desired_role = c.desired.iter().find(|o| o["kind"] == "ClusterRole").unwrap();
     assert!(desired_role["metadata"].get("namespace").is_none());
+    assert_eq!(
+        c.not_permitted
+            .get(&ResourceKey::new("rbac.authorization.k8s.io", "ClusterRole", "", "reader"))
+            .map(String::as_str),
+        Some("resource rbac.authorization.k8s.io:ClusterRole is not permitted in project default.")
+    );
+    assert_eq!(c.not_permitted.len(), 1);
+
+    // A namespaced object in a namespace outside the project's destinations.
+    let other_ns =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: elsewhere\n  namespace: kube-system\n";
+    repo.commit(&[("app/role.yaml", ""), ("app/other.yaml", other_ns)], "two");
+    w.comparer.invalidate_repo(&w.daemon.url("apps"));
+    w.project.spec.destinations =
+        Some(serde_json::from_value(json!([{"server": "*", "namespace": "prod"}])).unwrap());
+    let c = w.compare(&a, &[], &Cluster::default(), RefreshLevel::Normal);
+    assert_eq!(
+        c.not_permitted
+            .get(&ResourceKey::new("", "ConfigMap", "kube-system", "elsewhere"))
+            .map(String::as_str),
+        Some("namespace kube-system is not permitted in project 'default'")
+    );
+    assert_eq!(c.not_permitted.len(), 1, "{:?}", c.not_permitted);
 }
 
 #[test]
@@ -446,6 +469,18 @@ fn pinned_revisions_and_tags() {
     let tag = ["v1.0.0".to_string()];
     let c = w.compare_with(&a, &[], &Cluster::default(), RefreshLevel::Normal, |i| i.revisions = Some(&tag));
     assert_eq!((c.revisions.clone(), replicas(&c)), (vec![first], json!(1)));
+
+    // Rollback: the history entry's source (another path) at its revision.
+    repo.commit(&[("old/deploy.yaml", &deploy(7))], "three");
+    w.comparer.invalidate_repo(&w.daemon.url("apps"));
+    let old: Vec<tiphys_model::source::ApplicationSource> = serde_json::from_value(
+        json!([{"repoURL": w.daemon.url("apps"), "path": "old", "targetRevision": "main"}]),
+    )
+    .unwrap();
+    let c = w.compare_with(&a, &[], &Cluster::default(), RefreshLevel::Normal, |i| i.sources = Some(&old));
+    assert_eq!(replicas(&c), json!(7));
+    assert_eq!(c.sources, old);
+    assert_eq!(c.sync.compared_to.as_ref().and_then(|t| t.source.as_ref()), Some(&old[0]));
 
     let missing = ["no-such-branch".to_string()];
     let c =
@@ -591,6 +626,27 @@ fn kustomize_and_jsonnet_sources() {
 }
 
 #[test]
+fn unknown_kinds_keep_their_namespace_and_say_why() {
+    let w = World::new();
+    let repo = w.repo("apps");
+    let monitor = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: web\n";
+    repo.commit(&[("app/monitor.yaml", monitor)], "one");
+    let a = app("guestbook", json!({"repoURL": w.daemon.url("apps"), "path": "app"}));
+    let c = w.compare(&a, &[], &Cluster::default(), RefreshLevel::Normal);
+    let m = resource(&c, "ServiceMonitor", "web");
+    assert_eq!(m.namespace, None, "unknown scope: kept as rendered");
+    assert_eq!(m.status.as_deref(), Some("OutOfSync"));
+    let health = m.health.as_ref().unwrap();
+    assert_eq!(health.status.as_deref(), Some("Missing"));
+    assert_eq!(
+        health.message.as_deref(),
+        Some(
+            "The Kubernetes API could not find monitoring.coreos.com/ServiceMonitor for requested resource /web. Make sure the \"ServiceMonitor\" CRD is installed on the destination cluster."
+        )
+    );
+}
+
+#[test]
 fn render_errors_name_the_source() {
     let w = World::new();
     let repo = w.repo("apps");
@@ -643,6 +699,7 @@ fn duplicates_hooks_and_crds() {
     assert_eq!((job.hook, job.status.as_deref()), (Some(true), None));
     let widget = c.desired.iter().find(|o| o["kind"] == "Widget").unwrap();
     assert_eq!(widget["metadata"]["namespace"], "prod", "the CRD in the same app says Widget is namespaced");
+    assert_eq!(resource(&c, "Widget", "w").health.as_ref().and_then(|h| h.message.as_deref()), None);
     let namespace = c.desired.iter().find(|o| o["kind"] == "Namespace").unwrap();
     assert!(namespace["metadata"].get("namespace").is_none());
 }
