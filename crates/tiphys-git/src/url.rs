@@ -1,23 +1,8 @@
 //! Repository URLs: normalised for cache keys and credential matching, redacted for messages.
 
-/// Normalises a repository URL the way upstream compares them: lower case, no trailing `/` or
-/// `.git`, and scp-like `git@host:path` written as `ssh://git@host/path`.
-pub fn normalize(url: &str) -> String {
-    let mut u = url.trim().to_lowercase();
-    if !u.contains("://")
-        && let Some((user_host, path)) = u.split_once(':')
-        && !user_host.contains('/')
-    {
-        u = format!("ssh://{user_host}/{}", path.trim_start_matches('/'));
-    }
-    while u.ends_with('/') {
-        u.pop();
-    }
-    if let Some(stripped) = u.strip_suffix(".git") {
-        u = stripped.to_string();
-    }
-    u
-}
+/// Repository URL normalisation for cache keys and credential matching; the rule lives in
+/// `tiphys-resource` so policy and webhook code compare URLs the same way.
+pub use tiphys_resource::repo_url::normalize;
 
 /// The URL with any password in its user-info replaced by `***`, for logs and errors.
 pub fn redact(url: &str) -> String {

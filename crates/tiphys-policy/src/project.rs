@@ -12,20 +12,9 @@ use tiphys_model::project::{AppProjectSpec, ClusterResourceRestrictionItem, Grou
 
 use crate::glob::{matches, matches_with_negation};
 
-/// Upstream's Git URL normalisation for comparisons: lower case, no `.git` suffix or trailing
-/// slash, and scp-like `git@host:org/repo` written as `ssh://git@host/org/repo`.
-pub fn normalize_repo_url(url: &str) -> String {
-    let mut u = url.trim().to_lowercase();
-    if !u.contains("://")
-        && let Some((user_host, path)) = u.split_once(':')
-        && user_host.contains('@')
-        && !path.starts_with('/')
-    {
-        u = format!("ssh://{user_host}/{path}");
-    }
-    let u = u.trim_end_matches('/');
-    u.strip_suffix(".git").unwrap_or(u).to_string()
-}
+/// Upstream's Git URL normalisation for comparisons (shared with the Git cache and the
+/// webhook, see `tiphys_resource::repo_url`).
+pub use tiphys_resource::repo_url::normalize as normalize_repo_url;
 
 /// Whether `repo_url` is one of the project's `sourceRepos`.
 pub fn is_source_permitted(spec: &AppProjectSpec, repo_url: &str) -> bool {

@@ -10,6 +10,7 @@
 
 pub mod annotations;
 mod key;
+pub mod repo_url;
 pub mod tracking;
 pub mod yaml;
 
