@@ -178,6 +178,11 @@ fn handle(conn: TcpStream, site: &Site) -> std::io::Result<()> {
         Err(e) => return respond(&mut conn, "400 Bad Request", "", e.to_string().as_bytes()),
     };
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    // Only repositories under the root are served (http-backend refuses these too, but with
+    // a 500 that reads like a server fault).
+    if path.split('/').any(|segment| segment == "..") || !path.starts_with('/') {
+        return respond(&mut conn, "404 Not Found", "", b"no such repository");
+    }
     let mut cgi = Command::new("git");
     cgi.arg("http-backend")
         .env("GIT_PROJECT_ROOT", &site.root)

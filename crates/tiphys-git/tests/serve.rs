@@ -92,6 +92,9 @@ fn malformed_requests_get_errors_and_the_server_keeps_serving() {
     assert!(bad_chunk.starts_with("HTTP/1.1 400"), "{bad_chunk}");
     let missing = raw_request(server.addr(), b"GET /nope/info/refs?service=git-upload-pack HTTP/1.1\r\n\r\n");
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    let escape =
+        raw_request(server.addr(), b"GET /../../etc/info/refs?service=git-upload-pack HTTP/1.1\r\n\r\n");
+    assert!(escape.starts_with("HTTP/1.1 4"), "{escape}");
     let garbage = raw_request(server.addr(), b"\xff\xfe garbage\r\n\r\n");
     assert!(garbage.is_empty() || garbage.starts_with("HTTP/1.1"), "{garbage}");
 
@@ -108,4 +111,41 @@ fn a_busy_port_is_an_error_naming_the_address() {
     let dir = tempfile::tempdir().unwrap();
     let err = GitHttpServer::start(addr, dir.path(), None).err().expect("port is taken");
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Whatever arrives on the socket, the server answers or hangs up, and keeps serving.
+    #[test]
+    fn random_requests_never_take_the_server_down(
+        method in proptest::sample::select(vec!["GET", "POST", "PUT", "", "G\u{0}T"]),
+        path in "(/[a-z.%]{0,8}){0,4}",
+        headers in proptest::collection::vec(("[a-zA-Z-]{1,20}", "[ -~]{0,40}"), 0..5),
+        body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("examples");
+        std::fs::create_dir_all(&work).unwrap();
+        git(&work, &["init", "--quiet", "--initial-branch=main"]);
+        commit(&work, "a.yaml", "v: 1\n");
+        let server = GitHttpServer::start(loopback(), dir.path(), None).unwrap();
+        let mut request = format!("{method} {path}/info/refs?service=git-upload-pack HTTP/1.1\r\n");
+        for (k, v) in &headers {
+            request.push_str(&format!("{k}: {v}\r\n"));
+        }
+        request.push_str("\r\n");
+        let mut bytes = request.into_bytes();
+        bytes.extend_from_slice(&body);
+        let mut conn = TcpStream::connect(server.addr()).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let _ = conn.write_all(&bytes);
+        let _ = conn.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        let _ = conn.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        proptest::prop_assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 "), "{}", answer);
+        let refs = raw_request(server.addr(), b"GET /examples/info/refs?service=git-upload-pack HTTP/1.1\r\n\r\n");
+        proptest::prop_assert!(refs.starts_with("HTTP/1.1 200"), "{}", refs);
+    }
 }

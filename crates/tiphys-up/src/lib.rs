@@ -286,3 +286,36 @@ impl Environment {
         self.sandbox.shutdown().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_state_round_trips_and_a_missing_file_is_a_first_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("up.json");
+        assert_eq!(Remembered::load(&path).unwrap(), Remembered::default());
+        let state = Remembered {
+            api_port: Some(40001),
+            git_port: Some(40002),
+            metrics_port: None,
+            token: Some("t0k3n".into()),
+        };
+        state.save(&path).unwrap();
+        assert_eq!(Remembered::load(&path).unwrap(), state);
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "the file holds the sandbox token");
+    }
+
+    #[test]
+    fn a_damaged_state_file_is_an_error_naming_it_and_bad_ports_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("up.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let err = Remembered::load(&path).unwrap_err().to_string();
+        assert!(err.contains("up.json") && err.contains("delete the file"), "{err}");
+        std::fs::write(&path, r#"{"apiPort": 70000, "gitPort": -1, "metricsPort": 0, "token": 5}"#).unwrap();
+        assert_eq!(Remembered::load(&path).unwrap(), Remembered::default());
+    }
+}
