@@ -24,6 +24,7 @@ use tiphys_diff::DiffSettings;
 use tiphys_git::testsupport::{GitDaemon, TestRepo};
 use tiphys_git::{CredentialStore, GitCache, GitConfig};
 use tiphys_health::{AssessOptions, HealthAssessor, ResourceOverrides};
+use tiphys_model::application::ApplicationStatus;
 use tiphys_model::{AppProject, Application};
 use tiphys_resource::ResourceKey;
 
@@ -112,7 +113,7 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
             ..CompareConfig::default()
         },
     );
-    let app: Application = serde_json::from_value(json!({
+    let mut app: Application = serde_json::from_value(json!({
         "metadata": {"name": "bench", "namespace": "argocd"},
         "spec": {"project": "default", "source": {"repoURL": daemon.url("apps"), "path": "app", "targetRevision": "main"},
                  "destination": {"server": "https://kubernetes.default.svc", "namespace": "bench"}}
@@ -130,8 +131,8 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
         (CredentialStore::default(), DiffSettings::default(), RenderSettings::default());
     let health = HealthAssessor::new(ResourceOverrides::default(), AssessOptions::default());
     let previous = [sha];
-    let input = |live: &'static [Value], refresh| CompareInput {
-        app: &app,
+    let input = |app: &'static Application, live: &'static [Value], refresh| CompareInput {
+        app,
         control_namespace: "argocd",
         project: Some(&project),
         destination: Ok(&destination),
@@ -148,11 +149,15 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
         refresh,
         now: jiff::Timestamp::UNIX_EPOCH,
     };
-    let first = comparer.compare(&input(&[], RefreshLevel::Normal));
+    let first = comparer.compare(&input(Box::leak(Box::new(app.clone())), &[], RefreshLevel::Normal));
     assert_eq!(first.desired.len(), 10, "{:?}", first.conditions);
+    // As the controller would have written it: CompareOnly trusts the previous revision only
+    // for the sources it was compared with.
+    app.status = Some(ApplicationStatus { sync: Some(first.sync.clone()), ..ApplicationStatus::default() });
+    let app: &'static Application = Box::leak(Box::new(app));
     let live: &'static [Value] =
         Vec::leak(first.desired.iter().enumerate().map(|(i, d)| as_live(d, i)).collect());
-    let warm = comparer.compare(&input(live, RefreshLevel::Normal));
+    let warm = comparer.compare(&input(app, live, RefreshLevel::Normal));
     assert_eq!(
         (warm.sync.status.as_deref(), warm.health.status.as_deref()),
         (Some("Synced"), Some("Healthy")),
@@ -163,7 +168,7 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
     let mut group = c.benchmark_group(format!("compare_10_resources_{clock}"));
     group.sampling_mode(SamplingMode::Flat);
     for (name, level) in [("compare_only", RefreshLevel::CompareOnly), ("normal", RefreshLevel::Normal)] {
-        let input = input(live, level);
+        let input = input(app, live, level);
         group.bench_function(name, |b| b.iter(|| comparer.compare(&input)));
     }
     group.finish();

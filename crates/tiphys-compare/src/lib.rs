@@ -490,10 +490,13 @@ impl Comparer {
         out: &mut Comparison,
     ) -> Result<desired::Prepared, String> {
         let n = sources.len();
+        // The previous revisions only stand for these sources if the last comparison was of
+        // these sources (upstream: a changed spec forces a comparison with the latest).
+        let previous = input.previous_revisions.filter(|_| same_sources_as_last_time(input.app, sources));
         let mut resolved = Vec::with_capacity(n);
         for (i, source) in sources.iter().enumerate() {
             let r = self
-                .resolve_source(input, source, nth(input.revisions, i), nth(input.previous_revisions, i))
+                .resolve_source(input, source, nth(input.revisions, i), nth(previous, i))
                 .map_err(|e| source_failure(i, n, &e))?;
             resolved.push(r);
         }
@@ -739,6 +742,19 @@ impl Comparer {
         out.health = health_code(health.status.as_str());
         out.summary = summary::summarize(live.iter());
         out.live = live;
+    }
+}
+
+/// Whether `status.sync.comparedTo` recorded exactly these sources.
+fn same_sources_as_last_time(app: &Application, sources: &[ApplicationSource]) -> bool {
+    let Some(to) = app.status.as_ref().and_then(|s| s.sync.as_ref()).and_then(|s| s.compared_to.as_ref())
+    else {
+        return false;
+    };
+    match (&to.sources, &to.source) {
+        (Some(many), _) if !many.is_empty() => many.as_slice() == sources,
+        (_, Some(one)) => sources.len() == 1 && *one == sources[0],
+        _ => false,
     }
 }
 

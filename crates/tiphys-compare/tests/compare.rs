@@ -501,6 +501,11 @@ fn compare_only_makes_no_git_call_and_refs_are_cached() {
 
     // CompareOnly with the previous revision: no ls-remote, no fetch, a render cache hit.
     let previous = [first.clone()];
+    let mut a = a;
+    a.status = Some(tiphys_model::application::ApplicationStatus {
+        sync: Some(c.sync.clone()),
+        ..Default::default()
+    });
     let c = w.compare_with(&a, &[live_cm("prod")], &cluster, RefreshLevel::CompareOnly, |i| {
         i.previous_revisions = Some(&previous)
     });
@@ -508,6 +513,21 @@ fn compare_only_makes_no_git_call_and_refs_are_cached() {
     assert_eq!((after.ls_remotes, after.fetches), (warm.ls_remotes, warm.fetches));
     assert_eq!(after.render_hits, warm.render_hits + 1);
     assert_eq!(resource(&c, "ConfigMap", "settings").status.as_deref(), Some("Synced"));
+
+    // The spec changed since the last comparison: the previous revision does not apply.
+    let mut edited = a.clone();
+    edited.spec.source.as_mut().unwrap().target_revision = Some("HEAD".into());
+    let stale = ["0123456789012345678901234567890123456789".to_string()];
+    let c = w.compare_with(&edited, &[], &cluster, RefreshLevel::CompareOnly, |i| {
+        i.previous_revisions = Some(&stale)
+    });
+    assert_eq!(c.revisions, vec![first.clone()], "{:?}", c.conditions);
+    assert_eq!(w.comparer.stats().ls_remotes, warm.ls_remotes, "HEAD resolved through the warm ref cache");
+    assert_eq!(
+        w.comparer.stats().render_misses,
+        warm.render_misses + 1,
+        "a different source is a new render"
+    );
 
     // A push: within the TTL a Normal refresh still sees the old commit; after the webhook's
     // invalidate_repo it sees the new one.
