@@ -639,20 +639,10 @@ impl Comparer {
             }
             let wave = tiphys_sync::hooks::wave(target.unwrap_or(obj));
             statuses.push(ResourceStatus {
-                group: Some(gvk.group.clone()).filter(|g| !g.is_empty()),
-                version: Some(gvk.version.clone()),
-                kind: Some(gvk.kind.clone()),
-                namespace: obj
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .filter(|n| !n.is_empty()),
-                name: obj.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string),
                 status: status.map(str::to_string),
-                hook: hook.then_some(true),
                 requires_pruning: requires_pruning.then_some(true),
                 sync_wave: (wave != 0).then_some(i64::from(wave)),
-                ..ResourceStatus::default()
+                ..resource_status(obj, &gvk, hook)
             });
             managed.push(ManagedResource { target, live: live_obj });
         }
@@ -727,21 +717,29 @@ impl Comparer {
                 let gvk = tiphys_resource::GroupVersionKind::of(obj).unwrap_or_default();
                 let hook = is_hook(obj);
                 ResourceStatus {
-                    group: Some(gvk.group.clone()).filter(|g| !g.is_empty()),
-                    version: Some(gvk.version.clone()),
-                    kind: Some(gvk.kind.clone()),
-                    namespace: obj.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
-                    name: obj.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string),
                     status: (!hook).then(|| UNKNOWN.to_string()),
-                    hook: hook.then_some(true),
                     health: h.map(model_health),
-                    ..ResourceStatus::default()
+                    ..resource_status(obj, &gvk, hook)
                 }
             })
             .collect();
         out.health = health_code(health.status.as_str());
         out.summary = summary::summarize(live.iter());
         out.live = live;
+    }
+}
+
+/// The identity part of a `status.resources` entry.
+fn resource_status(obj: &Value, gvk: &tiphys_resource::GroupVersionKind, hook: bool) -> ResourceStatus {
+    let text = |p: &str| obj.pointer(p).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_string);
+    ResourceStatus {
+        group: Some(gvk.group.clone()).filter(|g| !g.is_empty()),
+        version: Some(gvk.version.clone()),
+        kind: Some(gvk.kind.clone()),
+        namespace: text("/metadata/namespace"),
+        name: text("/metadata/name"),
+        hook: hook.then_some(true),
+        ..ResourceStatus::default()
     }
 }
 
