@@ -21,14 +21,27 @@ fn commit(work: &std::path::Path, file: &str, content: &str) -> String {
     git(work, &["rev-parse", "HEAD"])
 }
 
-#[test]
-fn serves_a_working_repository_read_only_and_sees_new_commits() {
+/// A working repository `<tmp>/examples` with one commit, served anonymously from `<tmp>`.
+struct Served {
+    dir: tempfile::TempDir,
+    work: std::path::PathBuf,
+    first: String,
+    server: GitHttpServer,
+}
+
+fn served() -> Served {
     let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("root/examples");
+    let work = dir.path().join("examples");
     std::fs::create_dir_all(&work).unwrap();
     git(&work, &["init", "--quiet", "--initial-branch=main"]);
     let first = commit(&work, "a.yaml", "v: 1\n");
-    let server = GitHttpServer::start(loopback(), &dir.path().join("root"), None).unwrap();
+    let server = GitHttpServer::start(loopback(), dir.path(), None).unwrap();
+    Served { dir, work, first, server }
+}
+
+#[test]
+fn serves_a_working_repository_read_only_and_sees_new_commits() {
+    let Served { dir, work, first, server } = served();
     let url = server.url("examples");
 
     let cache = GitCache::new(GitConfig {
@@ -73,12 +86,8 @@ fn raw_request(addr: SocketAddr, request: &[u8]) -> String {
 
 #[test]
 fn malformed_requests_get_errors_and_the_server_keeps_serving() {
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("examples");
-    std::fs::create_dir_all(&work).unwrap();
-    git(&work, &["init", "--quiet", "--initial-branch=main"]);
-    commit(&work, "a.yaml", "v: 1\n");
-    let server = GitHttpServer::start(loopback(), dir.path(), None).unwrap();
+    let s = served();
+    let server = &s.server;
 
     let huge = raw_request(
         server.addr(),
@@ -124,12 +133,8 @@ proptest::proptest! {
         headers in proptest::collection::vec(("[a-zA-Z-]{1,20}", "[ -~]{0,40}"), 0..5),
         body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
     ) {
-        let dir = tempfile::tempdir().unwrap();
-        let work = dir.path().join("examples");
-        std::fs::create_dir_all(&work).unwrap();
-        git(&work, &["init", "--quiet", "--initial-branch=main"]);
-        commit(&work, "a.yaml", "v: 1\n");
-        let server = GitHttpServer::start(loopback(), dir.path(), None).unwrap();
+        let s = served();
+        let server = &s.server;
         let mut request = format!("{method} {path}/info/refs?service=git-upload-pack HTTP/1.1\r\n");
         for (k, v) in &headers {
             request.push_str(&format!("{k}: {v}\r\n"));

@@ -67,35 +67,29 @@ fn the_repository_is_served_and_a_clone_has_every_file() {
     assert!(!child.contains(repo::REPO_URL_PLACEHOLDER));
 }
 
+/// Adds `guestbook/<name>.yaml` (a ConfigMap) and commits it; returns the commit.
+fn commit_config_map(repo: &Path, name: &str) -> String {
+    let manifest = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n");
+    std::fs::write(repo.join(format!("guestbook/{name}.yaml")), manifest).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "--quiet", "-m", name]);
+    git(repo, &["rev-parse", "HEAD"])
+}
+
 #[test]
 fn commits_in_the_working_tree_and_pushes_from_a_clone_reach_the_server() {
     let s = served();
     let work = s.dir.path().join("git").join(tiphys_up::REPO_NAME);
-    let identity = ["-c", "user.name=t", "-c", "user.email=t@t.invalid"];
 
     // A push from a local clone (by path) updates the served working tree.
     let local = s.dir.path().join("local");
     git(s.dir.path(), &["clone", "--quiet", &work.to_string_lossy(), &local.to_string_lossy()]);
-    std::fs::write(
-        local.join("guestbook/extra.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
-    )
-    .unwrap();
-    git(&local, &["add", "-A"]);
-    git(&local, &[&identity[..], &["commit", "--quiet", "-m", "extra"]].concat());
+    let pushed = commit_config_map(&local, "extra");
     git(&local, &["push", "--quiet", "origin", "main"]);
-    let pushed = git(&local, &["rev-parse", "HEAD"]);
     assert!(work.join("guestbook/extra.yaml").is_file(), "updateInstead checks the push out");
 
     // A commit made in the working tree itself.
-    std::fs::write(
-        work.join("guestbook/more.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\n",
-    )
-    .unwrap();
-    git(&work, &["add", "-A"]);
-    git(&work, &[&identity[..], &["commit", "--quiet", "-m", "more"]].concat());
-    let committed = git(&work, &["rev-parse", "HEAD"]);
+    let committed = commit_config_map(&work, "more");
 
     let remote = git(s.dir.path(), &["ls-remote", &s.url(), "refs/heads/main"]);
     assert!(remote.starts_with(&committed), "{remote}");
