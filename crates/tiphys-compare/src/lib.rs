@@ -67,6 +67,9 @@ pub const SHARED_RESOURCE_WARNING: &str = "SharedResourceWarning";
 /// Condition type: the same object appears more than once among the rendered manifests.
 pub const REPEATED_RESOURCE_WARNING: &str = "RepeatedResourceWarning";
 
+/// Condition type: a desired object's kind is excluded by argocd-cm's resource filter.
+pub const EXCLUDED_RESOURCE_WARNING: &str = "ExcludedResourceWarning";
+
 /// Sync status codes as upstream writes them.
 pub const SYNCED: &str = "Synced";
 /// See [`SYNCED`].
@@ -205,6 +208,12 @@ pub trait LiveLookup {
     /// The live object at `key` when it exists (called only for desired keys the tracked
     /// objects do not cover: objects created by hand or tracked by another app).
     fn live_object(&self, key: &ResourceKey) -> Option<Value>;
+    /// Whether argocd-cm's `resource.exclusions` / `resource.inclusions` leave this kind out
+    /// on the destination cluster; excluded desired objects are dropped with an
+    /// `ExcludedResourceWarning`, as upstream.
+    fn is_excluded(&self, _group: &str, _kind: &str) -> bool {
+        false
+    }
 }
 
 /// Everything one comparison reads.
@@ -511,6 +520,18 @@ impl Comparer {
             out.source_types.push(sources::source_type_name(t).to_string());
             rendered.extend(objects.iter().cloned());
         }
+        rendered.retain(|obj| {
+            let Ok(gvk) = tiphys_resource::GroupVersionKind::of(obj) else { return true };
+            let excluded = input.lookup.is_excluded(&gvk.group, &gvk.kind);
+            if excluded {
+                let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+                out.conditions.push((
+                    EXCLUDED_RESOURCE_WARNING.into(),
+                    format!("Resource {}/{} {name} is excluded in the settings", gvk.group, gvk.kind),
+                ));
+            }
+            !excluded
+        });
         let scopes = desired::Scopes::new(input.lookup, &rendered);
         desired::prepare(rendered, input.destination_namespace(), &scopes, &input.tracking)
             .map_err(|e| format!("Failed to load target state: {e}"))

@@ -26,6 +26,7 @@ const NOW: &str = "2026-11-22T12:00:00Z";
 #[derive(Default)]
 struct Cluster {
     untracked: HashMap<ResourceKey, Value>,
+    excluded_kinds: Vec<&'static str>,
 }
 
 impl LiveLookup for Cluster {
@@ -41,6 +42,10 @@ impl LiveLookup for Cluster {
 
     fn live_object(&self, key: &ResourceKey) -> Option<Value> {
         self.untracked.get(key).cloned()
+    }
+
+    fn is_excluded(&self, _group: &str, kind: &str) -> bool {
+        self.excluded_kinds.contains(&kind)
     }
 }
 
@@ -664,6 +669,20 @@ fn unknown_kinds_keep_their_namespace_and_say_why() {
             "The Kubernetes API could not find monitoring.coreos.com/ServiceMonitor for requested resource /web. Make sure the \"ServiceMonitor\" CRD is installed on the destination cluster."
         )
     );
+}
+
+#[test]
+fn excluded_kinds_are_dropped_with_a_warning() {
+    let w = World::new();
+    let (_repo, _sha, a) = guestbook(&w);
+    let cluster = Cluster { excluded_kinds: vec!["ConfigMap"], ..Cluster::default() };
+    let c = w.compare(&a, &[live_deploy(2, 2)], &cluster, RefreshLevel::Normal);
+    assert_eq!(
+        conditions_of(&c, "ExcludedResourceWarning"),
+        ["Resource /ConfigMap settings is excluded in the settings"]
+    );
+    assert_eq!(status(&c), ("Synced", "Healthy"));
+    assert!(c.desired.iter().all(|o| o["kind"] != "ConfigMap"));
 }
 
 #[test]
