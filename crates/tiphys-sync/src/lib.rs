@@ -1,7 +1,7 @@
 //! Sync planning, the way upstream Argo CD's sync engine orders work: given desired objects,
 //! live objects, what the diff found and the sync options, produce the ordered [`SyncPlan`]
 //! (phases, waves, kind order, hooks, prune tasks, per-resource apply options). The plan is a
-//! serializable value the executor (L2 `tiphys-kube`) walks and a user can read
+//! serializable value the executor (`tiphys-executor`) walks and a user can read
 //! (`tiphys admin sync-plan`).
 //!
 //! Deliberately not here: applying, waiting or deleting (the executor does that), health

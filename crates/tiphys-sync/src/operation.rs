@@ -87,6 +87,10 @@ pub struct Operation {
     stage: Stage,
     sync_fail_started: bool,
     finished: bool,
+    /// Tasks whose write was refused (as opposed to tasks that ran and ended unsuccessfully):
+    /// upstream words the two failures differently.
+    #[serde(default)]
+    apply_failed: Vec<usize>,
 }
 
 impl Operation {
@@ -100,7 +104,73 @@ impl Operation {
                 _ => TaskState::Pending,
             })
             .collect();
-        Self { plan, states, stage: Stage::Start, sync_fail_started: false, finished: false }
+        Self {
+            plan,
+            states,
+            stage: Stage::Start,
+            sync_fail_started: false,
+            finished: false,
+            apply_failed: vec![],
+        }
+    }
+
+    /// Continues an operation a previous process started: `known` holds the states recorded
+    /// then (task index, state). As upstream does once any result exists, the dry run is not
+    /// repeated; `Running` tasks are watched again, `Pending` ones run when their step comes.
+    /// `apply_failed` names the failed tasks whose write was refused.
+    pub fn resume(plan: SyncPlan, known: &[(usize, TaskState)], apply_failed: &[usize]) -> Self {
+        let mut op = Self::new(plan);
+        for (i, state) in known {
+            if let Some(slot) = op.states.get_mut(*i) {
+                *slot = state.clone();
+            }
+        }
+        // A resource whose step does not wait for health was done once applied.
+        for i in 0..op.states.len() {
+            let task = &op.plan.tasks[i];
+            let gated = task.hook.is_some() || (op.plan.multi_step && !op.in_final_plain_step(i));
+            if op.states[i] == TaskState::Running && !gated && matches!(task.action, Action::Apply { .. }) {
+                op.states[i] = TaskState::Succeeded;
+            }
+        }
+        op.apply_failed = apply_failed.iter().copied().filter(|i| *i < op.states.len()).collect();
+        op.stage = Stage::Running;
+        op.sync_fail_started = op
+            .plan
+            .tasks
+            .iter()
+            .zip(&op.states)
+            .any(|(t, s)| t.phase == SyncPhase::SyncFail && *s != TaskState::Pending);
+        op
+    }
+
+    /// Stops the operation (upstream's terminate): nothing else is started, running tasks are
+    /// marked failed, and later steps return no commands. Deleting running hooks is the
+    /// executor's part.
+    pub fn terminate(&mut self) {
+        for state in &mut self.states {
+            if *state == TaskState::Running {
+                *state = TaskState::Failed("terminated".into());
+            }
+        }
+        self.finished = true;
+    }
+
+    /// Whether the operation is over (finished, failed or terminated).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Whether this task's step is the last one and holds no hook: upstream considers the sync
+    /// done once such a step is applied, without waiting for the resources to become healthy.
+    fn in_final_plain_step(&self, index: usize) -> bool {
+        let Some(task) = self.plan.tasks.get(index) else { return false };
+        let step = (task.phase, task.wave);
+        let regular = |t: &&crate::plan::Task| t.phase != SyncPhase::SyncFail;
+        // Tasks are in execution order, so the last regular task is in the last step.
+        let last = self.plan.tasks.iter().rfind(regular).map(|t| (t.phase, t.wave));
+        last == Some(step)
+            && !self.plan.tasks.iter().filter(regular).any(|t| (t.phase, t.wave) == step && t.hook.is_some())
     }
 
     /// The plan being executed.
@@ -115,7 +185,10 @@ impl Operation {
 
     fn record(&mut self, index: usize, observed: &Observed) {
         let Some(task) = self.plan.tasks.get(index) else { return };
-        let gated = task.hook.is_some() || self.plan.multi_step;
+        let gated = task.hook.is_some() || (self.plan.multi_step && !self.in_final_plain_step(index));
+        if matches!(observed, Observed::ApplyFailed(_)) && !self.apply_failed.contains(&index) {
+            self.apply_failed.push(index);
+        }
         let state = match observed {
             Observed::ApplyFailed(m) | Observed::Degraded(m) => TaskState::Failed(m.clone()),
             Observed::Applied if gated && matches!(task.action, Action::Apply { .. }) => TaskState::Running,
@@ -187,16 +260,20 @@ impl Operation {
                 self.stage = Stage::Running;
                 let failures: Vec<String> = observed
                     .iter()
-                    .filter_map(|(i, o)| match o {
-                        Observed::ApplyFailed(m) => Some(format!(
-                            "{}: {m}",
-                            self.plan.tasks.get(*i).map(|t| t.key.to_string()).unwrap_or_default()
-                        )),
+                    .filter_map(|(_, o)| match o {
+                        Observed::ApplyFailed(m) => Some(m.clone()),
                         _ => None,
                     })
                     .collect();
                 if !failures.is_empty() {
-                    return self.finish(false, format!("dry run failed: {}", failures.join("; ")));
+                    // Upstream stops here without running SyncFail hooks: nothing was applied.
+                    return self.finish(
+                        false,
+                        format!(
+                            "one or more objects failed to apply (dry run), reason: {}",
+                            failures.join(",")
+                        ),
+                    );
                 }
                 if self.plan.dry_run {
                     return self.finish(true, "dry run succeeded".into());
@@ -209,15 +286,12 @@ impl Operation {
             }
         }
         let is_fail_hook = |i: usize| self.plan.tasks[i].phase == SyncPhase::SyncFail;
-        let failures: Vec<String> = (0..self.states.len())
-            .filter(|i| !is_fail_hook(*i))
-            .filter_map(|i| match &self.states[i] {
-                TaskState::Failed(m) => Some(format!("{}: {m}", self.plan.tasks[i].key)),
-                _ => None,
-            })
+        let failed: Vec<usize> = (0..self.states.len())
+            .filter(|i| !is_fail_hook(*i) && matches!(self.states[*i], TaskState::Failed(_)))
             .collect();
-        if !failures.is_empty() {
-            return self.fail(failures);
+        if !failed.is_empty() {
+            let message = self.failure_message(&failed);
+            return self.fail(message);
         }
         if self.states.iter().enumerate().any(|(i, s)| !is_fail_hook(i) && *s == TaskState::Running) {
             return vec![Command::Wait];
@@ -240,8 +314,25 @@ impl Operation {
         }
     }
 
-    fn fail(&mut self, failures: Vec<String>) -> Vec<Command> {
-        let message = format!("one or more objects failed: {}", failures.join("; "));
+    /// Upstream's wording: refused writes are "failed to apply" with the API's messages (which
+    /// name the object); tasks that ran and ended badly (a failed hook Job, a Degraded
+    /// resource) "completed unsuccessfully", here with the object named.
+    fn failure_message(&self, failed: &[usize]) -> String {
+        let reason = |i: &usize| match &self.states[*i] {
+            TaskState::Failed(m) if self.apply_failed.contains(i) => m.clone(),
+            TaskState::Failed(m) => format!("{}: {m}", self.plan.tasks[*i].key),
+            _ => String::new(),
+        };
+        let refused: Vec<String> =
+            failed.iter().filter(|i| self.apply_failed.contains(i)).map(reason).collect();
+        if !refused.is_empty() {
+            return format!("one or more objects failed to apply, reason: {}", refused.join(","));
+        }
+        let ended: Vec<String> = failed.iter().map(reason).collect();
+        format!("one or more synchronization tasks completed unsuccessfully, reason: {}", ended.join(","))
+    }
+
+    fn fail(&mut self, message: String) -> Vec<Command> {
         let fail_hooks: Vec<usize> =
             (0..self.states.len()).filter(|i| self.plan.tasks[*i].phase == SyncPhase::SyncFail).collect();
         if fail_hooks.is_empty() {

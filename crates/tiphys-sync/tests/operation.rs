@@ -1,7 +1,7 @@
 //! The operation state machine walked through the seed's hook lifecycle, the way the executor
 //! would drive it: apply what `step` asks for, report what it saw, repeat.
 
-use tiphys_sync::{Command, Observed, Operation, PlanInput, SyncPlan, plan};
+use tiphys_sync::{Command, Observed, Operation, PlanInput, SyncPlan, TaskState, plan};
 
 fn seed_plan(dry_run: bool) -> SyncPlan {
     let desired = tiphys_resource::yaml::parse_stream(include_str!("fixtures/hook-lifecycle.yaml")).unwrap();
@@ -111,4 +111,114 @@ fn dry_run_plan_only_validates() {
     op.step(&[]);
     let c = op.step(&[(3, Observed::ApplyFailed("unknown field".into()))]);
     assert!(matches!(c.last(), Some(Command::Finish { succeeded: false, .. })));
+}
+
+fn plain_plan(yaml: &str) -> SyncPlan {
+    let desired = tiphys_resource::yaml::parse_stream(yaml).unwrap();
+    let input = PlanInput {
+        desired: &desired,
+        namespace: "shop".into(),
+        namespace_exists: true,
+        ..Default::default()
+    };
+    plan(&input).unwrap()
+}
+
+const TWO_WAVES: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {argocd.argoproj.io/sync-wave: '0'}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n";
+
+#[test]
+fn the_last_step_without_hooks_is_done_once_applied_as_upstream() {
+    let mut op = Operation::new(plain_plan(TWO_WAVES));
+    op.step(&[]);
+    let c = op.step(&[]);
+    assert_eq!(names(&op, &c), vec!["apply a"]);
+    assert_eq!(
+        {
+            let c = op.step(&[(0, Observed::Applied)]);
+            names(&op, &c)
+        },
+        vec!["wait"],
+        "an earlier wave waits for health"
+    );
+    let c = op.step(&[(0, Observed::Healthy)]);
+    assert_eq!(names(&op, &c), vec!["apply b"]);
+    let c = op.step(&[(1, Observed::Applied)]);
+    assert_eq!(names(&op, &c), vec!["finish true"], "the final wave does not wait for health");
+}
+
+#[test]
+fn apply_failures_and_unsuccessful_tasks_are_worded_as_upstream() {
+    let mut op = Operation::new(plain_plan(TWO_WAVES));
+    op.step(&[]);
+    op.step(&[]);
+    let c = op.step(&[(0, Observed::ApplyFailed("/ConfigMap/shop/a: invalid: bad".into()))]);
+    assert_eq!(
+        c.last(),
+        Some(&Command::Finish {
+            succeeded: false,
+            message: "one or more objects failed to apply, reason: /ConfigMap/shop/a: invalid: bad".into()
+        })
+    );
+    let mut op = Operation::new(plain_plan(TWO_WAVES));
+    op.step(&[]);
+    op.step(&[]);
+    op.step(&[(0, Observed::Applied)]);
+    let c = op.step(&[(0, Observed::Degraded("crash".into()))]);
+    assert_eq!(
+        c.last(),
+        Some(&Command::Finish {
+            succeeded: false,
+            message:
+                "one or more synchronization tasks completed unsuccessfully, reason: /ConfigMap/shop/a: crash"
+                    .into()
+        })
+    );
+}
+
+#[test]
+fn resume_skips_the_dry_run_and_finished_tasks() {
+    // db-migrate and seed-data finished before the restart; the Sync phase comes next.
+    let known = [(0, TaskState::Succeeded), (1, TaskState::Succeeded)];
+    let mut op = Operation::resume(seed_plan(false), &known, &[]);
+    let c = op.step(&[]);
+    assert_eq!(names(&op, &c), vec!["apply app-config", "apply my-app", "apply my-app"]);
+    // A hook that was running is watched again, not re-created.
+    let mut op = Operation::resume(seed_plan(false), &[(0, TaskState::Running)], &[]);
+    assert_eq!(
+        {
+            let c = op.step(&[]);
+            names(&op, &c)
+        },
+        vec!["wait"]
+    );
+    assert_eq!(
+        {
+            let c = op.step(&[(0, Observed::Healthy)]);
+            names(&op, &c)
+        },
+        vec!["apply seed-data"]
+    );
+    // A refused write recorded before the restart fails the operation (SyncFail hook first).
+    let mut op = Operation::resume(seed_plan(false), &[(0, TaskState::Failed("denied".into()))], &[0]);
+    assert_eq!(
+        {
+            let c = op.step(&[]);
+            names(&op, &c)
+        },
+        vec!["apply notify-sync-failure"]
+    );
+    // Out-of-range indexes from stale results are ignored.
+    let op = Operation::resume(seed_plan(false), &[(99, TaskState::Succeeded)], &[99]);
+    assert!(op.states().iter().all(|s| *s == TaskState::Pending));
+}
+
+#[test]
+fn terminate_stops_everything() {
+    let mut op = Operation::new(seed_plan(false));
+    op.step(&[]);
+    op.step(&[]);
+    op.terminate();
+    assert!(op.is_finished());
+    assert!(matches!(op.states()[0], TaskState::Failed(_)), "the running hook is failed");
+    assert!(op.step(&[(0, Observed::Healthy)]).is_empty());
 }
