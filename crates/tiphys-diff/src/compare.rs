@@ -22,26 +22,8 @@ const SSA_TIME: &str = "1970-01-01T00:00:00Z";
 /// The field manager Argo CD applies with; a server-side diff compares what it owns.
 pub const DEFAULT_MANAGER: &str = "argocd-controller";
 
-/// `resource.compareoptions.ignoreResourceStatusField`: which objects' `status` is left out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum StatusFieldMode {
-    /// Every object (the default).
-    #[default]
-    All,
-    /// Custom resources only.
-    Crd,
-    /// No object: `status` in a manifest is compared.
-    None,
-}
-
-/// `resource.compareoptions` from argocd-cm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct CompareOptions {
-    /// Rules of aggregated ClusterRoles are filled in by Kubernetes; do not compare them.
-    pub ignore_aggregated_roles: bool,
-    /// Which objects' `status` is not compared.
-    pub ignore_resource_status_field: StatusFieldMode,
-}
+/// `resource.compareoptions`, typed once in `tiphys-settings` for every engine.
+pub use tiphys_settings::{CompareOptions, StatusFieldMode};
 
 /// Outcome for one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,165 +1,74 @@
-//! The diff-related settings of `argocd-cm`, read exactly as users write them today:
-//!
-//! - `resource.customizations.ignoreDifferences.<group>_<Kind>` (core kinds: `<Kind>`) and
-//!   `resource.customizations.ignoreDifferences.all`, each a YAML document with
-//!   `jsonPointers`, `jqPathExpressions` and `managedFieldsManagers`;
-//! - the `resource.customizations` block (YAML keyed `group/Kind`, globs allowed) whose
-//!   entries carry an `ignoreDifferences` YAML string;
-//! - `resource.compareoptions` (`ignoreAggregatedRoles`, `ignoreResourceStatusField`).
-//!
-//! Kept free of the rest of the crate's internals so it can move to a shared settings crate.
+//! The diff-related part of one argocd-cm snapshot, built from `tiphys-settings` (which reads
+//! every `resource.customizations*` form and `resource.compareoptions` once for all engines):
+//! the system-level `ignoreDifferences` rules per group/kind key and the compare options.
 
-use serde::Deserialize;
 use serde_json::Value;
-use tiphys_resource::yaml::parse_document;
+use tiphys_settings::{RESOURCE_CUSTOMIZATIONS_KEY, Settings, split_override_key};
 
-use crate::{CompareOptions, DiffError, ResourceIgnoreDifferences, StatusFieldMode};
+use crate::{CompareOptions, DiffError, ResourceIgnoreDifferences};
 
-const SPLIT_PREFIX: &str = "resource.customizations.ignoreDifferences.";
-const BLOCK_KEY: &str = "resource.customizations";
+/// The argocd-cm key of [`CompareOptions`].
 const COMPARE_KEY: &str = "resource.compareoptions";
 
 /// Diff settings from one argocd-cm snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiffSettings {
-    /// System-level ignore rules, in key order (split keys first, then the block).
+    /// System-level ignore rules, in override-key order (`*/*` from `.all` first).
     pub ignore_differences: Vec<ResourceIgnoreDifferences>,
     /// `resource.compareoptions`.
     pub compare: CompareOptions,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Paths {
-    #[serde(default)]
-    json_pointers: Vec<String>,
-    #[serde(default)]
-    jq_path_expressions: Vec<String>,
-    #[serde(default)]
-    managed_fields_managers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawCompareOptions {
-    #[serde(default)]
-    ignore_aggregated_roles: bool,
-    #[serde(default)]
-    ignore_resource_status_field: Option<String>,
-}
-
-fn invalid(key: &str, message: impl Into<String>) -> DiffError {
-    DiffError::InvalidSetting { key: key.to_string(), message: message.into() }
-}
-
-fn yaml_of(key: &str, value: &Value) -> Result<Value, DiffError> {
-    match value {
-        Value::String(text) => parse_document(text).map_err(|e| invalid(key, format!("not valid YAML: {e}"))),
-        other => Ok(other.clone()),
-    }
-}
-
-fn paths(key: &str, value: &Value) -> Result<Paths, DiffError> {
-    let doc = yaml_of(key, value)?;
-    if doc.is_null() {
-        return Ok(Paths::default());
-    }
-    serde_json::from_value(doc).map_err(|e| {
-        invalid(key, format!("expected jsonPointers / jqPathExpressions / managedFieldsManagers lists: {e}"))
-    })
-}
-
-fn rule(group: &str, kind: &str, p: Paths) -> ResourceIgnoreDifferences {
-    ResourceIgnoreDifferences {
-        group: group.to_string(),
-        kind: kind.to_string(),
-        json_pointers: p.json_pointers,
-        jq_path_expressions: p.jq_path_expressions,
-        managed_fields_managers: p.managed_fields_managers,
-        ..Default::default()
-    }
-}
-
-/// `group_Kind` (split keys) → (group, kind); a key without `_` is a core kind; `all` is every kind.
-fn split_key_group_kind(suffix: &str) -> (String, String) {
-    if suffix == "all" {
-        return ("*".into(), "*".into());
-    }
-    match suffix.rsplit_once('_') {
-        Some((g, k)) => (g.to_string(), k.to_string()),
-        None => (String::new(), suffix.to_string()),
-    }
-}
-
-/// `group/Kind` (block keys) → (group, kind); `Kind` alone is a core kind.
-fn block_key_group_kind(key: &str) -> (String, String) {
-    match key.rsplit_once('/') {
-        Some((g, k)) => (g.to_string(), k.to_string()),
-        None => (String::new(), key.to_string()),
-    }
-}
-
 impl DiffSettings {
-    /// Reads the settings from an argocd-cm ConfigMap object (or just its `data` map).
+    /// The diff part of a settings snapshot: one rule per customization key that lists
+    /// `ignoreDifferences` fields (`*/*` for `.all`, `Kind` for core kinds, globs kept).
+    pub fn from_settings(settings: &Settings) -> Self {
+        let ignore_differences = settings
+            .resource_overrides
+            .iter()
+            .filter(|(_, o)| !o.ignore_differences.is_empty())
+            .map(|(key, o)| {
+                let (group, kind) = split_override_key(key);
+                let paths = &o.ignore_differences;
+                ResourceIgnoreDifferences {
+                    group: group.to_string(),
+                    kind: kind.to_string(),
+                    json_pointers: paths.json_pointers.clone(),
+                    jq_path_expressions: paths.jq_path_expressions.clone(),
+                    managed_fields_managers: paths.managed_fields_managers.clone(),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        Self { ignore_differences, compare: settings.compare_options }
+    }
+
+    /// Reads argocd-cm (the ConfigMap object or its `data`) on its own, failing on the first
+    /// problem with a customization or compare-options key. Prefer [`DiffSettings::from_settings`]
+    /// with the snapshot everything else reads, which parses the ConfigMap once and reports
+    /// problems without failing.
     pub fn from_config_map(cm: &Value) -> Result<Self, DiffError> {
-        let data = cm.get("data").unwrap_or(cm);
-        let Some(data) = data.as_object() else {
-            return Ok(Self::default());
-        };
-        let mut out = Self::default();
-        let mut split_keys: Vec<&String> = data.keys().filter(|k| k.starts_with(SPLIT_PREFIX)).collect();
-        split_keys.sort();
-        for key in split_keys {
-            let (group, kind) = split_key_group_kind(&key[SPLIT_PREFIX.len()..]);
-            out.ignore_differences.push(rule(&group, &kind, paths(key, &data[key])?));
+        let (settings, problems) = Settings::from_configmap(Some(cm));
+        if let Some(p) = problems
+            .into_iter()
+            .find(|p| p.key.starts_with(RESOURCE_CUSTOMIZATIONS_KEY) || p.key == COMPARE_KEY)
+        {
+            return Err(DiffError::InvalidSetting { key: p.key, message: p.message });
         }
-        if let Some(block) = data.get(BLOCK_KEY) {
-            let block = yaml_of(BLOCK_KEY, block)?;
-            if let Some(entries) = block.as_object() {
-                for (gk, entry) in entries {
-                    if let Some(ignore) = entry.get("ignoreDifferences") {
-                        let (group, kind) = block_key_group_kind(gk);
-                        let key = format!("{BLOCK_KEY} {gk}.ignoreDifferences");
-                        out.ignore_differences.push(rule(&group, &kind, paths(&key, ignore)?));
-                    }
-                }
-            } else if !block.is_null() {
-                return Err(invalid(BLOCK_KEY, "expected a map keyed by group/Kind"));
-            }
-        }
-        if let Some(v) = data.get(COMPARE_KEY) {
-            let doc = yaml_of(COMPARE_KEY, v)?;
-            if !doc.is_null() {
-                let raw: RawCompareOptions = serde_json::from_value(doc).map_err(|e| {
-                    invalid(
-                        COMPARE_KEY,
-                        format!("expected ignoreAggregatedRoles / ignoreResourceStatusField: {e}"),
-                    )
-                })?;
-                out.compare.ignore_aggregated_roles = raw.ignore_aggregated_roles;
-                if let Some(mode) = raw.ignore_resource_status_field {
-                    out.compare.ignore_resource_status_field = match mode.as_str() {
-                        "all" => StatusFieldMode::All,
-                        "crd" => StatusFieldMode::Crd,
-                        "none" | "off" => StatusFieldMode::None,
-                        other => {
-                            return Err(invalid(
-                                COMPARE_KEY,
-                                format!("ignoreResourceStatusField {other:?}: use all, crd or none"),
-                            ));
-                        }
-                    };
-                }
-            }
-        }
-        Ok(out)
+        Ok(Self::from_settings(&settings))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StatusFieldMode;
     use serde_json::json;
+
+    fn rules(cm: Value) -> Vec<(String, String)> {
+        let s = DiffSettings::from_settings(&Settings::from_configmap(Some(&cm)).0);
+        s.ignore_differences.iter().map(|r| (r.group.clone(), r.kind.clone())).collect()
+    }
 
     #[test]
     fn split_keys_all_and_core_kinds() {
@@ -174,14 +83,14 @@ mod tests {
         assert_eq!(
             gk,
             vec![
+                ("*", "*"),
                 ("", "Service"),
-                ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-                ("*", "*")
+                ("admissionregistration.k8s.io", "MutatingWebhookConfiguration")
             ]
         );
-        assert_eq!(s.ignore_differences[2].managed_fields_managers, vec!["kube-controller-manager"]);
-        assert_eq!(s.ignore_differences[2].json_pointers, vec!["/spec/replicas"]);
-        assert_eq!(s.ignore_differences[1].jq_path_expressions, vec![".webhooks[].clientConfig.caBundle"]);
+        assert_eq!(s.ignore_differences[0].managed_fields_managers, vec!["kube-controller-manager"]);
+        assert_eq!(s.ignore_differences[0].json_pointers, vec!["/spec/replicas"]);
+        assert_eq!(s.ignore_differences[2].jq_path_expressions, vec![".webhooks[].clientConfig.caBundle"]);
     }
 
     #[test]
@@ -190,18 +99,25 @@ mod tests {
             "resource.customizations": "apps/Deployment:\n  ignoreDifferences: |\n    jsonPointers:\n    - /spec/replicas\n\"*.crossplane.io/*\":\n  ignoreDifferences: |\n    jsonPointers:\n    - /spec/x\nConfigMap:\n  health.lua: return {}\n",
             "resource.compareoptions": "ignoreAggregatedRoles: true\nignoreResourceStatusField: crd\n",
         }});
+        assert_eq!(
+            rules(cm.clone()),
+            vec![("*.crossplane.io".into(), "*".into()), ("apps".into(), "Deployment".into())],
+            "health-only entries make no rule"
+        );
         let s = DiffSettings::from_config_map(&cm).unwrap();
-        assert_eq!(s.ignore_differences.len(), 2);
-        assert_eq!(
-            (s.ignore_differences[0].group.as_str(), s.ignore_differences[0].kind.as_str()),
-            ("apps", "Deployment")
-        );
-        assert_eq!(
-            (s.ignore_differences[1].group.as_str(), s.ignore_differences[1].kind.as_str()),
-            ("*.crossplane.io", "*")
-        );
         assert!(s.compare.ignore_aggregated_roles);
         assert_eq!(s.compare.ignore_resource_status_field, StatusFieldMode::Crd);
+    }
+
+    #[test]
+    fn a_split_key_replaces_the_block_entrys_rule() {
+        let cm = json!({"data": {
+            "resource.customizations": "apps/Deployment:\n  ignoreDifferences: |\n    jsonPointers: [/spec/replicas]\n",
+            "resource.customizations.ignoreDifferences.apps_Deployment": "jsonPointers: [/spec/paused]\n",
+        }});
+        let s = DiffSettings::from_config_map(&cm).unwrap();
+        assert_eq!(s.ignore_differences.len(), 1);
+        assert_eq!(s.ignore_differences[0].json_pointers, vec!["/spec/paused"]);
     }
 
     #[test]
@@ -223,5 +139,7 @@ mod tests {
             &json!({"data": {"resource.customizations.ignoreDifferences.all": "jsonPointers: 3\n"}}),
         );
         assert!(bad_shape.is_err());
+        let unrelated = DiffSettings::from_config_map(&json!({"data": {"timeout.reconciliation": "soon"}}));
+        assert!(unrelated.is_ok(), "problems with other keys are not the diff's");
     }
 }

@@ -1,50 +1,18 @@
-//! The `argocd-cm` keys this crate needs: Lua health checks, `useOpenLibs` and resource
-//! actions, in both forms users write them.
+//! The health and action customizations of one argocd-cm snapshot, looked up by kind.
 //!
-//! * the older block form, one YAML map under `resource.customizations` keyed by `group/Kind`
-//!   (`health.lua`, `health.lua.useOpenLibs`, `actions`);
-//! * the split keys `resource.customizations.<type>.<group>_<Kind>` (or `.<Kind>` for the core
-//!   group), which are applied after the block and win over it, as upstream does.
-//!
-//! Keys may be globs (`*.aws.crossplane.io/*`, or `resource.customizations.health.*.aws.crossplane.io_*`).
-//! This module is self-contained so it can move into a shared settings crate later.
+//! `tiphys-settings` reads every `resource.customizations*` form (block and split keys, split
+//! keys winning) once for all engines; this module keeps the entries with a Lua health script
+//! or actions and pre-compiles the wildcard keys (`*.aws.crossplane.io/*`).
 
 use std::collections::BTreeMap;
 
 use globset::{Glob, GlobMatcher};
-use serde::Deserialize;
 use serde_json::Value;
 use tiphys_resource::GroupKind;
+use tiphys_settings::Settings;
+pub use tiphys_settings::{RESOURCE_CUSTOMIZATIONS_KEY, ResourceOverride, override_key};
 
 use crate::HealthError;
-
-/// The `argocd-cm` data key of the block form, and the prefix of the split keys.
-pub const RESOURCE_CUSTOMIZATIONS_KEY: &str = "resource.customizations";
-
-/// Customization types other crates read from the same keys (diffing); accepted silently here.
-const OTHER_KNOWN_TYPES: [&str; 3] = ["ignoreDifferences", "ignoreResourceUpdates", "knownTypeFields"];
-
-/// The customizations of one group/kind key that concern health and actions.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResourceOverride {
-    /// Lua health script (`health.lua`); empty when none.
-    pub health_lua: String,
-    /// Whether the health script gets the string/math libraries (`useOpenLibs`).
-    pub use_open_libs: bool,
-    /// The actions document (`discovery.lua` + `definitions`) as YAML text; empty when none.
-    pub actions: String,
-}
-
-/// The block form's per-key fields, spelled as upstream's JSON tags.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct BlockEntry {
-    #[serde(rename = "health.lua")]
-    health_lua: String,
-    #[serde(rename = "health.lua.useOpenLibs")]
-    use_open_libs: bool,
-    actions: String,
-}
 
 /// All health/action customizations of one `argocd-cm`, with wildcard keys pre-compiled.
 #[derive(Debug, Clone, Default)]
@@ -55,84 +23,56 @@ pub struct ResourceOverrides {
 }
 
 impl ResourceOverrides {
-    /// Reads the overrides from a whole `argocd-cm` ConfigMap object (its `data`).
-    pub fn from_config_map(config_map: &Value) -> Result<Self, HealthError> {
-        let mut data = BTreeMap::new();
-        if let Some(map) = config_map.get("data").and_then(Value::as_object) {
-            for (k, v) in map {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                data.insert(k.clone(), text);
+    /// The health and action part of a settings snapshot. A wildcard key that is not a valid
+    /// glob is left out with a warning.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let mut out = Self::default();
+        for (key, o) in &settings.resource_overrides {
+            if o.health_lua.is_empty() && o.actions.is_empty() {
+                continue;
             }
+            if key.contains(['*', '?', '[', '{']) {
+                match Glob::new(key) {
+                    Ok(glob) => out.globs.push((key.clone(), glob.compile_matcher())),
+                    Err(e) => {
+                        out.warnings.push(format!(
+                            "argocd-cm {RESOURCE_CUSTOMIZATIONS_KEY} key {key:?}: invalid wildcard pattern ({e}); \
+                             its health check and actions are ignored"
+                        ));
+                        continue;
+                    }
+                }
+            }
+            out.entries.insert(key.clone(), o.clone());
         }
-        Self::from_data(&data)
+        out
     }
 
-    /// Reads the overrides from `argocd-cm` `data`.
-    pub fn from_data(data: &BTreeMap<String, String>) -> Result<Self, HealthError> {
-        let mut out = Self::default();
-        if let Some(block) = data.get(RESOURCE_CUSTOMIZATIONS_KEY).filter(|b| !b.trim().is_empty()) {
-            let parsed: BTreeMap<String, BlockEntry> =
-                serde_saphyr::from_str(block).map_err(|e| HealthError::Settings {
-                    key: RESOURCE_CUSTOMIZATIONS_KEY.to_string(),
-                    message: format!("not a map of `group/Kind` to customizations: {e}"),
-                })?;
-            for (key, entry) in parsed {
-                out.entries.insert(
-                    key,
-                    ResourceOverride {
-                        health_lua: entry.health_lua,
-                        use_open_libs: entry.use_open_libs,
-                        actions: entry.actions,
-                    },
-                );
-            }
-        }
-        for (key, value) in data {
-            let Some(rest) = key.strip_prefix(RESOURCE_CUSTOMIZATIONS_KEY).and_then(|r| r.strip_prefix('.'))
-            else {
-                continue;
-            };
-            let Some((kind_of_customization, group_kind)) = rest.split_once('.') else { continue };
-            let override_key = split_key_to_override_key(key, group_kind)?;
-            match kind_of_customization {
-                "health" => out.entry(override_key).health_lua = value.clone(),
-                "useOpenLibs" => out.entry(override_key).use_open_libs = parse_go_bool(key, value)?,
-                "actions" => out.entry(override_key).actions = value.clone(),
-                t if OTHER_KNOWN_TYPES.contains(&t) => {}
-                other => out.warnings.push(format!(
-                    "argocd-cm key {key:?}: resource customization type {other:?} is not supported \
-                     (known: health, useOpenLibs, actions, {}); the key is ignored",
-                    OTHER_KNOWN_TYPES.join(", ")
-                )),
-            }
-        }
-        for key in out.entries.keys() {
-            if key.contains(['*', '?', '[', '{']) {
-                let glob = Glob::new(key).map_err(|e| HealthError::Settings {
-                    key: key.clone(),
-                    message: format!("invalid wildcard pattern: {e}"),
-                })?;
-                out.globs.push((key.clone(), glob.compile_matcher()));
-            }
-        }
+    /// Reads argocd-cm (the ConfigMap object) on its own; problems with its
+    /// `resource.customizations*` keys become [`ResourceOverrides::warnings`]. Prefer
+    /// [`ResourceOverrides::from_settings`] with the snapshot everything else reads.
+    pub fn from_config_map(config_map: &Value) -> Result<Self, HealthError> {
+        let (settings, problems) = Settings::from_configmap(Some(config_map));
+        let mut out = Self::from_settings(&settings);
+        let relevant = problems.into_iter().filter(|p| p.key.starts_with(RESOURCE_CUSTOMIZATIONS_KEY));
+        out.warnings.splice(0..0, relevant.map(|p| p.to_string()));
         Ok(out)
     }
 
-    fn entry(&mut self, key: String) -> &mut ResourceOverride {
-        self.entries.entry(key).or_default()
+    /// Reads argocd-cm `data` given as a string map; see [`ResourceOverrides::from_config_map`].
+    pub fn from_data(data: &BTreeMap<String, String>) -> Result<Self, HealthError> {
+        let data: serde_json::Map<String, Value> =
+            data.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        Self::from_config_map(&serde_json::json!({ "data": data }))
     }
 
-    /// Problems that did not stop parsing (unsupported customization types), for the caller
-    /// to log.
+    /// Problems that did not stop loading (bad keys or values, invalid wildcards), for the
+    /// caller to log.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
 
-    /// Number of group/kind keys with any health or action customization.
+    /// Number of group/kind keys with a health script or actions.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -168,42 +108,6 @@ impl ResourceOverrides {
     }
 }
 
-/// Upstream's override key for a kind: `group/Kind`, or `Kind` for the core group.
-pub fn override_key(gk: &GroupKind) -> String {
-    if gk.group.is_empty() { gk.kind.clone() } else { format!("{}/{}", gk.group, gk.kind) }
-}
-
-/// `argoproj.io_Rollout` → `argoproj.io/Rollout`, `Pod` → `Pod`, `all` → `*/*`.
-fn split_key_to_override_key(full_key: &str, group_kind: &str) -> Result<String, HealthError> {
-    let parts: Vec<&str> = group_kind.split('_').collect();
-    let key = match parts.as_slice() {
-        [group, kind] => format!("{group}/{kind}"),
-        [kind] if !kind.is_empty() => (*kind).to_string(),
-        _ => {
-            return Err(HealthError::Settings {
-                key: full_key.to_string(),
-                message: format!(
-                    "group kind {group_kind:?} should be written `<group>_<Kind>` or `<Kind>` \
-                     (one underscore between group and kind)"
-                ),
-            });
-        }
-    };
-    Ok(if key == "all" { "*/*".to_string() } else { key })
-}
-
-/// Go's `strconv.ParseBool`.
-fn parse_go_bool(key: &str, value: &str) -> Result<bool, HealthError> {
-    match value.trim() {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        other => Err(HealthError::Settings {
-            key: key.to_string(),
-            message: format!("{other:?} is not a boolean: write true or false"),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,7 +132,7 @@ mod tests {
         assert_eq!(o.health_script(&GroupKind::new("", "Pod")), Some(("pod", false)));
         assert_eq!(o.actions(&GroupKind::new("apps", "Deployment")), Some("discovery.lua: x"));
         assert!(o.warnings().is_empty(), "diffing customizations are known types");
-        assert_eq!(o.len(), 3);
+        assert_eq!(o.len(), 3, "the ignoreDifferences-only key is not a health entry");
     }
 
     #[test]
@@ -260,33 +164,30 @@ mod tests {
     }
 
     #[test]
-    fn bad_keys_and_values_name_the_key() {
-        let err = ResourceOverrides::from_data(&data(&[("resource.customizations.health.a_b_c", "x")]))
-            .unwrap_err();
-        assert!(err.to_string().contains("resource.customizations.health.a_b_c"), "{err}");
-        let err = ResourceOverrides::from_data(&data(&[("resource.customizations.useOpenLibs.X", "yes")]))
-            .unwrap_err();
-        assert!(err.to_string().contains("not a boolean"), "{err}");
-        let err =
-            ResourceOverrides::from_data(&data(&[("resource.customizations", "- a list")])).unwrap_err();
-        assert!(err.to_string().contains("resource.customizations"), "{err}");
-    }
-
-    #[test]
-    fn unsupported_types_are_warnings() {
-        let o = ResourceOverrides::from_data(&data(&[(
-            "resource.customizations.signature.argoproj.io_Application",
-            "- cosign: {}",
-        )]))
+    fn bad_keys_and_values_are_warnings_naming_the_key() {
+        let o = ResourceOverrides::from_data(&data(&[
+            ("resource.customizations.health.a_b_c", "x"),
+            ("resource.customizations.useOpenLibs.X", "yes"),
+            ("resource.customizations.signature.argoproj.io_Application", "- cosign: {}"),
+            ("resource.customizations.health.[oops_X", "return {}"),
+            ("resource.customizations.health.Pod", "pod"),
+        ]))
         .unwrap();
-        assert_eq!(o.warnings().len(), 1);
-        assert!(o.warnings()[0].contains("signature"));
+        let warnings = o.warnings().join("\n");
+        for part in ["resource.customizations.health.a_b_c", "not a boolean", "signature", "[oops/X"] {
+            assert!(warnings.contains(part), "{part} missing from {warnings}");
+        }
+        assert_eq!(o.health_script(&GroupKind::new("", "Pod")), Some(("pod", false)), "good keys still load");
+        let o = ResourceOverrides::from_data(&data(&[("resource.customizations", "- a list")])).unwrap();
+        assert!(o.warnings()[0].contains("resource.customizations"), "{:?}", o.warnings());
     }
 
     #[test]
-    fn config_map_object_is_read() {
+    fn built_from_a_shared_settings_snapshot() {
         let cm = serde_json::json!({"data": {"resource.customizations.health.Pod": "x"}});
-        let o = ResourceOverrides::from_config_map(&cm).unwrap();
-        assert_eq!(o.len(), 1);
+        let (settings, problems) = Settings::from_configmap(Some(&cm));
+        assert!(problems.is_empty());
+        assert_eq!(ResourceOverrides::from_settings(&settings).len(), 1);
+        assert_eq!(ResourceOverrides::from_config_map(&cm).unwrap().len(), 1);
     }
 }

@@ -103,9 +103,7 @@ impl AppContext {
 
 pub(super) fn differ(app: &AppContext, argocd_cm: Option<&Path>) -> anyhow::Result<Differ> {
     let settings = match argocd_cm {
-        Some(p) => {
-            DiffSettings::from_config_map(&read_one(p)?).with_context(|| format!("{}", p.display()))?
-        }
+        Some(p) => DiffSettings::from_settings(&super::settings::load_argocd_cm(p)?),
         None => DiffSettings::default(),
     };
     Ok(Differ::new(app.ignore_differences.clone(), &settings)?.with_server_side_diff(app.server_side_diff))

@@ -14,6 +14,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 use tiphys_health::{AssessOptions, HealthAssessor, Operation, ResourceOverrides, RunContext};
 use tiphys_resource::GroupVersionKind;
+use tiphys_settings::Settings;
 
 /// Upstream's wall-clock limit for one script run.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -79,14 +80,24 @@ pub fn run(args: SettingsArgs) -> anyhow::Result<ExitCode> {
 fn load(args: &ObjectArgs) -> anyhow::Result<(Value, String, HealthAssessor)> {
     let obj = read_one(&args.resource_yaml_path)?;
     let gvk = GroupVersionKind::of(&obj).with_context(|| format!("{}", args.resource_yaml_path.display()))?;
-    let cm = read_one(&args.argocd_cm_path)?;
-    let overrides = ResourceOverrides::from_config_map(&cm)
-        .with_context(|| format!("{}", args.argocd_cm_path.display()))?;
+    let settings = load_argocd_cm(&args.argocd_cm_path)?;
+    let overrides = ResourceOverrides::from_settings(&settings);
     for warning in overrides.warnings() {
         eprintln!("warning: {}: {warning}", args.argocd_cm_path.display());
     }
     let options = AssessOptions { assess_applications: args.assess_applications, ..Default::default() };
     Ok((obj, format!("{}/{}", gvk.group, gvk.kind), HealthAssessor::new(overrides, options)))
+}
+
+/// Reads an argocd-cm file into settings; problems are printed as warnings (their defaults
+/// apply), as the controller would log them.
+pub(super) fn load_argocd_cm(path: &Path) -> anyhow::Result<Settings> {
+    let cm = read_one(path)?;
+    let (settings, problems) = Settings::from_configmap(Some(&cm));
+    for problem in problems {
+        eprintln!("warning: {}: {problem}", path.display());
+    }
+    Ok(settings)
 }
 
 fn read_one(path: &Path) -> anyhow::Result<Value> {
