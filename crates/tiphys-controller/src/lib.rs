@@ -8,11 +8,28 @@
 //! commands are thin wrappers around it.
 
 pub mod automation;
+pub mod config;
+mod deletion;
+pub mod destinations;
+mod http;
+pub mod metrics;
+mod operation;
+pub mod orphans;
 pub mod queue;
+mod refresh;
+pub mod runtime;
 pub mod status;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// The Lease replicas compete for (upstream's controller uses leader election only in HA setups
+/// of the ApplicationSet controller and the server; the name is ours).
+const LEASE_NAME: &str = "tiphys-application-controller";
 
 /// Everything a controller needs to start.
 #[derive(Debug, Clone)]
@@ -72,12 +89,91 @@ impl ControllerHandle {
 
 /// Starts the controller in the background of the current tokio runtime.
 pub async fn start(config: ControllerConfig) -> Result<ControllerHandle, ControllerError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| ControllerError::Setup {
+        what: what.into(),
+        message: e.to_string(),
+    };
     let cluster =
         tiphys_kube::Cluster::from_kubeconfig_text(&config.kubeconfig, config.context.as_deref()).await?;
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(async move {
-        tracing::info!(server = cluster.server(), namespace = %config.namespace, "controller started");
-        let _ = stopped.wait_for(|s| *s).await;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| setup(&config.data_dir.display().to_string(), &e))?;
+    let git = tiphys_git::GitCache::new(tiphys_git::GitConfig {
+        root: config.data_dir.join("git"),
+        timeout: Duration::from_secs(90),
+        known_hosts: String::new(),
+    })
+    .map_err(|e| setup("git cache", &e))?;
+    let comparer = Arc::new(tiphys_compare::Comparer::new(
+        Arc::new(git),
+        tiphys_compare::CompareConfig { scratch_dir: config.data_dir.join("scratch"), ..Default::default() },
+    ));
+    let cache_config = tiphys_kube::CacheConfig::default();
+    let in_cluster = Arc::new(destinations::Destination {
+        name: destinations::IN_CLUSTER_NAME.into(),
+        server: destinations::IN_CLUSTER_SERVER.into(),
+        cache: Arc::new(tiphys_kube::LiveCache::start(&cluster, cache_config.clone())),
+        cluster: cluster.clone(),
     });
-    Ok(ControllerHandle { addr: None, stop, task })
+    let (connected_tx, connected_rx) = tokio::sync::mpsc::unbounded_channel();
+    let destinations = destinations::Destinations::new(in_cluster, cache_config, connected_tx);
+    let (stop, stopped) = watch::channel(false);
+    // The elector releases the Lease only after the controller stopped acting.
+    let (released_tx, released_rx) = tokio::sync::oneshot::channel::<()>();
+    let (leading, elector) = if config.leader_election {
+        let lease = tiphys_kube::LeaseConfig::new(&config.namespace, LEASE_NAME, &config.identity);
+        let elector = tiphys_kube::LeaderElector::new(&cluster, lease);
+        let leading = elector.subscribe();
+        let task = tokio::spawn(async move {
+            if let Err(e) = elector
+                .run(async move {
+                    let _ = released_rx.await;
+                })
+                .await
+            {
+                tracing::warn!(error = %e, "leader election stopped");
+            }
+        });
+        (leading, Some(task))
+    } else {
+        (watch::channel(true).1, None)
+    };
+    let metrics = Arc::new(metrics::Metrics::new());
+    let controller = Arc::new(runtime::Controller::new(
+        config.namespace.clone(),
+        destinations,
+        comparer,
+        metrics,
+        stopped.clone(),
+        leading,
+    ));
+    let mut addr = None;
+    let mut server = None;
+    if let Some(listen) = config.listen {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| setup(&format!("listen {listen}"), &e))?;
+        addr = listener.local_addr().ok();
+        let app = http::router(controller.clone());
+        let mut stop_http = stopped.clone();
+        server = Some(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop_http.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::warn!(error = %e, "http endpoint stopped");
+            }
+        }));
+    }
+    tracing::info!(server = cluster.server(), namespace = %config.namespace, ?addr, "controller started");
+    let task = tokio::spawn(async move {
+        controller.run(connected_rx).await;
+        if let Some(server) = server {
+            let _ = server.await;
+        }
+        let _ = released_tx.send(());
+        if let Some(elector) = elector {
+            let _ = elector.await;
+        }
+    });
+    Ok(ControllerHandle { addr, stop, task })
 }

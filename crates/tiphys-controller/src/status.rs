@@ -11,6 +11,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 use tiphys_model::application::{ApplicationCondition, ApplicationStatus, OperationState, RevisionHistory};
+use tiphys_resource::GroupVersionKind;
 
 /// Condition types the comparison owns (others, e.g. `SyncError` from a sync, are kept).
 pub const COMPARISON_CONDITIONS: &[&str] = &[
@@ -55,21 +56,27 @@ pub fn merge_conditions(
     out
 }
 
-fn field(status: &ApplicationStatus, name: &str) -> Value {
-    serde_json::to_value(status).ok().and_then(|v| v.get(name).cloned()).unwrap_or(Value::Null)
+fn fields_of(status: &ApplicationStatus, fields: &[&str]) -> Value {
+    let all = serde_json::to_value(status).unwrap_or(Value::Null);
+    let picked: Map<String, Value> =
+        fields.iter().filter_map(|f| all.get(*f).map(|v| ((*f).to_string(), v.clone()))).collect();
+    json!({ "status": Value::Object(picked) })
 }
 
-/// The merge patch (`{"status": {...}}`) turning `old` into `new` for the `fields` given, or
-/// `None` when those fields are equal. Fields missing from `new` are removed (`null`).
+/// The JSON merge patch turning `old` into `new` for the `fields` given (nested: only what
+/// changed, `null` for what was removed), or `None` when those fields are equal.
 pub fn patch_fields(old: &ApplicationStatus, new: &ApplicationStatus, fields: &[&str]) -> Option<Value> {
-    let mut changed = Map::new();
-    for name in fields {
-        let (a, b) = (field(old, name), field(new, name));
-        if a != b {
-            changed.insert((*name).to_string(), b);
-        }
+    let (before, after) = (fields_of(old, fields), fields_of(new, fields));
+    if before == after {
+        return None;
     }
-    (!changed.is_empty()).then(|| json!({ "status": Value::Object(changed) }))
+    let gvk = GroupVersionKind {
+        group: "argoproj.io".into(),
+        version: "v1alpha1".into(),
+        kind: "Application".into(),
+    };
+    // Both sides are objects, so the diff cannot fail; fall back to a whole-field write.
+    Some(tiphys_patch::create_two_way_merge_patch(&before, &after, &gvk).unwrap_or(after))
 }
 
 /// Appends a finished sync to the history, with the next id, keeping the newest `limit`.
@@ -152,6 +159,16 @@ mod tests {
         assert_eq!(
             patch_fields(&old, &new, &["sync", "reconciledAt"]),
             Some(json!({"status": {"sync": {"status": "OutOfSync"}, "reconciledAt": null}}))
+        );
+        let mut nested = new.clone();
+        nested.sync = Some(SyncStatus {
+            status: Some("OutOfSync".into()),
+            revision: Some("abc".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            patch_fields(&new, &nested, &["sync", "reconciledAt"]),
+            Some(json!({"status": {"sync": {"revision": "abc"}}}))
         );
     }
 

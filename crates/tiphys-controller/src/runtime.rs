@@ -1,0 +1,466 @@
+//! The running controller: where changes come in and work goes out.
+//!
+//! - The dispatcher listens to every destination's live-cache change stream. A changed
+//!   Application (in the controller namespace) is refreshed when its *intent* changed (spec,
+//!   operation, refresh annotation, deletion) — not when only its status did, which is what our
+//!   own writes change; a changed AppProject refreshes its apps; a changed `argocd-cm` or
+//!   repository/cluster Secret reloads settings and refreshes everything; any other changed
+//!   object refreshes the apps tracking it or its owners, without a Git call.
+//! - Refresh workers take apps from the [`RefreshQueue`] and run [`Controller::refresh`].
+//! - An app with an `operation` gets one operation task (see `operation.rs`) until the
+//!   operation ends; its state is in the Application, so a restart resumes it.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tiphys_compare::Comparer;
+use tiphys_git::CredentialStore;
+use tiphys_kube::{Change, LiveCache};
+use tiphys_model::application::Application;
+use tiphys_model::project::AppProject;
+use tiphys_resource::{GroupKind, ResourceKey};
+use tiphys_settings::ClusterSecret;
+use tokio::sync::{Notify, broadcast, watch};
+
+use crate::config::Snapshot;
+use crate::destinations::{Destination, Destinations};
+use crate::metrics::Metrics;
+use crate::queue::{Level, RefreshQueue};
+
+/// Upstream's annotation asking for a refresh (`normal` or `hard`); removed once done.
+pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
+/// The label that marks repository, credential-template and cluster Secrets.
+const SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
+/// Parallel refreshes (upstream runs 20 status processors; comparisons here are CPU-bound
+/// and cheap, so a few suffice on small machines).
+const REFRESH_WORKERS: usize = 4;
+
+/// Everything the controller's tasks share.
+pub struct Controller {
+    /// The controller namespace (`argocd`).
+    pub namespace: String,
+    /// Destination clusters, in-cluster first.
+    pub destinations: Destinations,
+    /// The comparison pipeline with its Git and render caches.
+    pub comparer: Arc<Comparer>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    queue: Mutex<RefreshQueue<String>>,
+    wake: Notify,
+    snapshot: RwLock<Arc<Snapshot>>,
+    creds: RwLock<Arc<CredentialStore>>,
+    intents: Mutex<HashMap<String, u64>>,
+    operations: Mutex<HashSet<String>>,
+    /// Becomes true when the controller must stop.
+    pub stop: watch::Receiver<bool>,
+    /// Whether this replica is the leader (always true without leader election).
+    pub leading: watch::Receiver<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A stable per-app fraction of the jitter, so refreshes spread out but stay periodic.
+fn jitter_for(name: &str, jitter: Duration) -> Duration {
+    if jitter.is_zero() {
+        return Duration::ZERO;
+    }
+    let mut h = DefaultHasher::new();
+    name.hash(&mut h);
+    let millis = u64::try_from(jitter.as_millis()).unwrap_or(u64::MAX).max(1);
+    Duration::from_millis(h.finish() % millis)
+}
+
+/// What, in an Application, asks the controller to act: everything but status and
+/// bookkeeping metadata.
+fn intent_of(app: &Value) -> u64 {
+    let meta = &app["metadata"];
+    let mut h = DefaultHasher::new();
+    app["spec"].to_string().hash(&mut h);
+    app["operation"].to_string().hash(&mut h);
+    meta["deletionTimestamp"].to_string().hash(&mut h);
+    meta["finalizers"].to_string().hash(&mut h);
+    meta["annotations"][REFRESH_ANNOTATION].to_string().hash(&mut h);
+    app["status"]["operationState"]["phase"].to_string().hash(&mut h);
+    h.finish()
+}
+
+impl Controller {
+    /// Assembles the shared state; nothing runs until [`Controller::run`].
+    pub fn new(
+        namespace: String,
+        destinations: Destinations,
+        comparer: Arc<Comparer>,
+        metrics: Arc<Metrics>,
+        stop: watch::Receiver<bool>,
+        leading: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            namespace,
+            destinations,
+            comparer,
+            metrics,
+            queue: Mutex::new(RefreshQueue::default()),
+            wake: Notify::new(),
+            snapshot: RwLock::new(Arc::new(Snapshot::from_config_map(None))),
+            creds: RwLock::new(Arc::new(CredentialStore::default())),
+            intents: Mutex::new(HashMap::new()),
+            operations: Mutex::new(HashSet::new()),
+            stop,
+            leading,
+        }
+    }
+
+    /// The control-plane live cache (the in-cluster destination's).
+    pub fn control(&self) -> &Arc<LiveCache> {
+        &self.destinations.in_cluster().cache
+    }
+
+    /// The current settings.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The current repository credentials.
+    pub fn creds(&self) -> Arc<CredentialStore> {
+        self.creds.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn app_key(&self, name: &str) -> ResourceKey {
+        ResourceKey::new("argoproj.io", "Application", &self.namespace, name)
+    }
+
+    /// The Application as the cache last saw it (raw JSON).
+    pub fn app_value(&self, name: &str) -> Option<Value> {
+        self.control().index().get(&self.app_key(name)).map(|o| o.object())
+    }
+
+    /// The Application as the cache last saw it, or why it cannot be read.
+    pub fn app(&self, name: &str) -> Option<Result<Application, String>> {
+        let value = self.app_value(name)?;
+        Some(serde_json::from_value(value).map_err(|e| format!("application {name}: {e}")))
+    }
+
+    /// The AppProject `name`, when it exists and parses.
+    pub fn project(&self, name: &str) -> Option<AppProject> {
+        let key = ResourceKey::new("argoproj.io", "AppProject", &self.namespace, name);
+        let value = self.control().index().get(&key)?.object();
+        serde_json::from_value(value).ok()
+    }
+
+    /// Names of every Application in the controller namespace.
+    pub fn app_names(&self) -> Vec<String> {
+        let gk = GroupKind { group: "argoproj.io".into(), kind: "Application".into() };
+        let index = self.control().index();
+        index
+            .list_kind(&gk)
+            .filter(|o| o.key().namespace == self.namespace)
+            .map(|o| o.key().name.clone())
+            .collect()
+    }
+
+    /// Asks for a refresh of `name` at `level` after `delay`.
+    pub fn request(&self, name: &str, level: Level, delay: Duration) {
+        lock(&self.queue).push(name.to_string(), level, Instant::now() + delay);
+        self.wake.notify_one();
+    }
+
+    /// Schedules the next periodic refresh of `name`.
+    pub fn schedule_periodic(&self, name: &str) {
+        let snapshot = self.snapshot();
+        if let Some(period) = snapshot.reconciliation() {
+            self.request(name, Level::Normal, period + jitter_for(name, snapshot.jitter()));
+        }
+    }
+
+    fn refresh_all(&self, level: Level) {
+        for name in self.app_names() {
+            self.request(&name, level, Duration::ZERO);
+        }
+    }
+
+    /// Re-reads `argocd-cm` and the repository and cluster Secrets from the cache.
+    pub fn reload_settings(&self) {
+        let (cm, secrets) = {
+            let index = self.control().index();
+            let cm = index
+                .get(&ResourceKey::new("", "ConfigMap", &self.namespace, "argocd-cm"))
+                .map(|o| o.object());
+            let gk = GroupKind { group: String::new(), kind: "Secret".into() };
+            let secrets: Vec<Value> = index
+                .list_kind(&gk)
+                .filter(|o| o.key().namespace == self.namespace)
+                .map(|o| o.object())
+                .filter(|s| s["metadata"]["labels"][SECRET_TYPE_LABEL].is_string())
+                .collect();
+            (cm, secrets)
+        };
+        let snapshot = Snapshot::from_config_map(cm.as_ref());
+        for problem in &snapshot.problems {
+            tracing::warn!(%problem, "argocd-cm");
+        }
+        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
+        let repo_secrets: Vec<Value> = secrets
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s["metadata"]["labels"][SECRET_TYPE_LABEL].as_str(),
+                    Some("repository" | "repo-creds")
+                )
+            })
+            .cloned()
+            .collect();
+        match CredentialStore::from_secrets(&repo_secrets) {
+            Ok(store) => *self.creds.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(store),
+            Err(e) => tracing::warn!(error = %e, "repository secrets"),
+        }
+        let clusters: Vec<ClusterSecret> = secrets
+            .iter()
+            .filter(|s| s["metadata"]["labels"][SECRET_TYPE_LABEL].as_str() == Some("cluster"))
+            .filter_map(|s| match ClusterSecret::from_secret(s) {
+                Ok(entry) => Some(entry),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster secret");
+                    None
+                }
+            })
+            .collect();
+        self.destinations.set_registered(clusters);
+    }
+
+    /// Reacts to one batch of live changes from `destination`.
+    pub fn on_changes(self: &Arc<Self>, changes: &[Change]) {
+        let mut settings_changed = false;
+        for change in changes {
+            let key = &change.key;
+            if key.namespace == self.namespace {
+                match (key.group.as_str(), key.kind.as_str()) {
+                    ("argoproj.io", "Application") => self.on_app_change(&key.name),
+                    ("argoproj.io", "AppProject") => {
+                        for name in self.apps_of_project(&key.name) {
+                            self.request(&name, Level::CompareOnly, Duration::ZERO);
+                        }
+                    }
+                    ("", "ConfigMap") if key.name == "argocd-cm" => settings_changed = true,
+                    ("", "Secret") => settings_changed = true,
+                    _ => {}
+                }
+            }
+            for app in &change.apps {
+                if let Some(name) = self.app_name_of_instance(app) {
+                    self.request(&name, Level::CompareOnly, Duration::ZERO);
+                }
+            }
+        }
+        if settings_changed {
+            self.reload_settings();
+            self.refresh_all(Level::Normal);
+        }
+    }
+
+    /// Maps a tracking instance name (`name`, or `ns_name` for other namespaces) to an app here.
+    fn app_name_of_instance(&self, instance: &str) -> Option<String> {
+        match instance.split_once('_') {
+            Some((ns, name)) if ns == self.namespace => Some(name.to_string()),
+            Some(_) => None,
+            None => Some(instance.to_string()),
+        }
+    }
+
+    fn apps_of_project(&self, project: &str) -> Vec<String> {
+        let gk = GroupKind { group: "argoproj.io".into(), kind: "Application".into() };
+        let index = self.control().index();
+        index
+            .list_kind(&gk)
+            .filter(|o| o.key().namespace == self.namespace)
+            .map(|o| o.object())
+            .filter(|a| a["spec"]["project"].as_str().unwrap_or("default") == project)
+            .filter_map(|a| a["metadata"]["name"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn on_app_change(self: &Arc<Self>, name: &str) {
+        let Some(value) = self.app_value(name) else {
+            lock(&self.intents).remove(name);
+            lock(&self.queue).remove(&name.to_string());
+            self.metrics.forget_app(name);
+            return;
+        };
+        let intent = intent_of(&value);
+        let changed = lock(&self.intents).insert(name.to_string(), intent) != Some(intent);
+        if !changed {
+            return;
+        }
+        let level = match value["metadata"]["annotations"][REFRESH_ANNOTATION].as_str() {
+            Some("hard") => Level::Hard,
+            _ => Level::Normal,
+        };
+        self.request(name, level, Duration::ZERO);
+        if value.get("operation").is_some_and(|o| !o.is_null()) {
+            self.start_operation(name);
+        }
+    }
+
+    /// Starts the operation task of `name` unless one is running.
+    pub fn start_operation(self: &Arc<Self>, name: &str) {
+        if !*self.leading.borrow() || !lock(&self.operations).insert(name.to_string()) {
+            return;
+        }
+        let (this, name) = (self.clone(), name.to_string());
+        tokio::spawn(async move {
+            this.run_operation(&name).await;
+            lock(&this.operations).remove(&name);
+            // A new operation may have been written while this one finished.
+            if this.app_value(&name).is_some_and(|a| a.get("operation").is_some_and(|o| !o.is_null())) {
+                this.start_operation(&name);
+            }
+            this.request(&name, Level::CompareOnly, Duration::ZERO);
+        });
+    }
+
+    /// Whether an operation task runs for `name`.
+    pub fn operation_running(&self, name: &str) -> bool {
+        lock(&self.operations).contains(name)
+    }
+
+    async fn next_work(&self) -> Option<(String, Level)> {
+        loop {
+            if *self.stop.borrow() {
+                return None;
+            }
+            let (item, next) = {
+                let mut q = lock(&self.queue);
+                (q.pop(Instant::now()), q.next_due())
+            };
+            if let Some(item) = item {
+                return Some(item);
+            }
+            let sleep = next.map_or(Duration::from_secs(1), |d| d.saturating_duration_since(Instant::now()));
+            let mut stop = self.stop.clone();
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(sleep.min(Duration::from_secs(1))) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    async fn worker(self: Arc<Self>) {
+        while let Some((name, level)) = self.next_work().await {
+            if *self.leading.borrow() {
+                let started = Instant::now();
+                self.refresh(&name, level).await;
+                self.metrics.observe_reconcile(&self.namespace, started.elapsed());
+            }
+            lock(&self.queue).done(&name, Instant::now());
+        }
+    }
+
+    async fn forward_changes(self: Arc<Self>, destination: Arc<Destination>) {
+        let mut rx = destination.cache.subscribe();
+        let mut stop = self.stop.clone();
+        loop {
+            tokio::select! {
+                received = rx.recv() => match received {
+                    Ok(batch) => self.on_changes(&batch),
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.refresh_all(Level::CompareOnly),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// Runs until stopped: waits for the caches, then dispatches and refreshes.
+    pub async fn run(self: Arc<Self>, mut connected: tokio::sync::mpsc::UnboundedReceiver<Arc<Destination>>) {
+        let in_cluster = self.destinations.in_cluster().clone();
+        let forwarder = tokio::spawn(self.clone().forward_changes(in_cluster.clone()));
+        if !in_cluster.cache.wait_synced(Duration::from_secs(60)).await {
+            tracing::warn!("the live cache is not fully synced after 60s; continuing");
+        }
+        self.reload_settings();
+        let mut tasks = vec![forwarder];
+        for _ in 0..REFRESH_WORKERS {
+            tasks.push(tokio::spawn(self.clone().worker()));
+        }
+        let mut leading = self.leading.clone();
+        let mut stop = self.stop.clone();
+        let mut was_leading = false;
+        loop {
+            let is_leading = *leading.borrow();
+            if is_leading && !was_leading {
+                // Became leader (or started): look at everything once.
+                for name in self.app_names() {
+                    if let Some(value) = self.app_value(&name) {
+                        lock(&self.intents).insert(name.clone(), intent_of(&value));
+                        if value.get("operation").is_some_and(|o| !o.is_null()) {
+                            self.start_operation(&name);
+                        }
+                    }
+                    self.request(&name, Level::Normal, Duration::ZERO);
+                }
+            }
+            was_leading = is_leading;
+            tokio::select! {
+                Some(destination) = connected.recv() => {
+                    tasks.push(tokio::spawn(self.clone().forward_changes(destination)));
+                }
+                _ = leading.changed() => {}
+                _ = stop.changed() => break,
+            }
+        }
+        self.wake.notify_waiters();
+        for task in tasks {
+            let _ = task.await;
+        }
+        // Let running operations persist their current step.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !lock(&self.operations).is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn intent_ignores_status_but_not_spec_operation_refresh_or_deletion() {
+        let base = json!({"metadata": {"name": "a", "resourceVersion": "1"}, "spec": {"project": "default"},
+            "status": {"sync": {"status": "Synced"}}});
+        let mut status_only = base.clone();
+        status_only["status"]["sync"]["status"] = json!("OutOfSync");
+        status_only["metadata"]["resourceVersion"] = json!("2");
+        assert_eq!(intent_of(&base), intent_of(&status_only));
+        for edit in [
+            json!({"spec": {"project": "other"}}),
+            json!({"operation": {"sync": {}}}),
+            json!({"metadata": {"annotations": {REFRESH_ANNOTATION: "hard"}}}),
+            json!({"metadata": {"deletionTimestamp": "2026-11-22T00:00:00Z"}}),
+        ] {
+            let mut changed = base.clone();
+            tiphys_patch_merge(&mut changed, &edit);
+            assert_ne!(intent_of(&base), intent_of(&changed), "{edit}");
+        }
+    }
+
+    fn tiphys_patch_merge(doc: &mut Value, patch: &Value) {
+        *doc = tiphys_patch::apply_merge_patch(doc, patch);
+    }
+
+    #[test]
+    fn jitter_is_stable_per_app_and_bounded() {
+        let j = Duration::from_secs(60);
+        assert_eq!(jitter_for("a", j), jitter_for("a", j));
+        assert!(jitter_for("b", j) < j);
+        assert_eq!(jitter_for("a", Duration::ZERO), Duration::ZERO);
+    }
+}
