@@ -39,6 +39,8 @@ const IN_CLUSTER_ENABLED_KEY: &str = "cluster.inClusterEnabled";
 /// entry was skipped). Meant to be logged and shown, never to stop the controller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsProblem {
+    /// The ConfigMap the key is in ([`ARGOCD_CM`] or `argocd-cmd-params-cm`).
+    pub config_map: &'static str,
     /// The ConfigMap data key (for block-form customizations, the key and the entry).
     pub key: String,
     /// What is wrong and how to write it.
@@ -47,7 +49,7 @@ pub struct SettingsProblem {
 
 impl fmt::Display for SettingsProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{ARGOCD_CM} key {:?}: {}", self.key, self.message)
+        write!(f, "{} key {:?}: {}", self.config_map, self.key, self.message)
     }
 }
 
@@ -133,14 +135,7 @@ impl Settings {
     /// [`SettingsProblem`] and its default is used. Keys this crate does not know are ignored.
     pub fn from_configmap(cm: Option<&Value>) -> (Self, Vec<SettingsProblem>) {
         let empty = Map::new();
-        let mut reader = Reader { data: &empty, problems: Vec::new() };
-        match cm.map(|cm| cm.get("data").unwrap_or(cm)) {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(data)) => reader.data = data,
-            Some(_) => {
-                reader.problem("data", "the ConfigMap's data must be a map of strings; argocd-cm is ignored")
-            }
-        }
+        let mut reader = Reader::open(cm, ARGOCD_CM, &empty);
         let settings = reader.settings();
         (settings, reader.problems)
     }
@@ -167,11 +162,30 @@ impl Settings {
 pub(crate) struct Reader<'a> {
     pub(crate) data: &'a Map<String, Value>,
     pub(crate) problems: Vec<SettingsProblem>,
+    config_map: &'static str,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader over a ConfigMap object or its `data` map (`empty` stands in when there is
+    /// none).
+    pub(crate) fn open(
+        cm: Option<&'a Value>,
+        config_map: &'static str,
+        empty: &'a Map<String, Value>,
+    ) -> Self {
+        let mut reader = Reader { data: empty, problems: Vec::new(), config_map };
+        match cm.map(|cm| cm.get("data").unwrap_or(cm)) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(data)) => reader.data = data,
+            Some(_) => reader
+                .problem("data", "the ConfigMap's data must be a map of strings; the ConfigMap is ignored"),
+        }
+        reader
+    }
+
     pub(crate) fn problem(&mut self, key: &str, message: impl Into<String>) {
-        self.problems.push(SettingsProblem { key: key.to_string(), message: message.into() });
+        let config_map = self.config_map;
+        self.problems.push(SettingsProblem { config_map, key: key.to_string(), message: message.into() });
     }
 
     /// A scalar value as text; a list or map under a scalar key is a problem.
@@ -211,7 +225,7 @@ impl Reader<'_> {
     }
 
     /// A Go duration (`180s`, `3m`, `0`), zero or more.
-    fn duration(&mut self, key: &str, default: Duration) -> Duration {
+    pub(crate) fn duration(&mut self, key: &str, default: Duration) -> Duration {
         let Some(text) = self.text(key).filter(|t| !t.trim().is_empty()) else { return default };
         match parse_go_duration(text.trim()) {
             Ok(d) => d,

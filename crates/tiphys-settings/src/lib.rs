@@ -11,6 +11,9 @@
 //!   ([`ResourceOverride`]: Lua health checks, actions, ignoreDifferences,
 //!   ignoreResourceUpdates, knownTypeFields), and a few switches. A bad value never fails the
 //!   load: it becomes a [`SettingsProblem`] naming the key and the fix, and the default applies.
+//! - [`ControllerParams::from_configmap`]: the controller's keys of `argocd-cmd-params-cm`
+//!   (processors, self-heal backoff, resource health persistence, server-side diff, app
+//!   namespaces), with the same never-fail rule.
 //! - [`ClusterSecret::from_secret`]: a cluster Secret (`argocd.argoproj.io/secret-type:
 //!   cluster`), with [`ClusterSecret::kubeconfig`] rendering a kubeconfig any Kubernetes client
 //!   can load.
@@ -21,6 +24,7 @@
 
 mod argocd_cm;
 mod cluster;
+mod cmd_params;
 mod customizations;
 mod filter;
 
@@ -28,6 +32,7 @@ pub use argocd_cm::{
     ARGOCD_CM, CompareOptions, DEFAULT_RECONCILIATION_TIMEOUT, Settings, SettingsProblem, StatusFieldMode,
 };
 pub use cluster::{ClusterConfig, ClusterSecret, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, TlsClientConfig};
+pub use cmd_params::{ARGOCD_CMD_PARAMS_CM, ControllerParams, SelfHealBackoff};
 pub use customizations::{
     KnownTypeField, OverrideIgnoreDiff, RESOURCE_CUSTOMIZATIONS_KEY, ResourceOverride, override_key,
     split_override_key,

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use tiphys_settings::{ClusterSecret, Settings};
+use tiphys_settings::{ClusterSecret, ControllerParams, Settings};
 
 const KEYS: [&str; 18] = [
     "timeout.reconciliation",
@@ -64,6 +64,21 @@ proptest! {
     #[test]
     fn arbitrary_configmap_shapes_never_panic(cm in value()) {
         let _ = Settings::from_configmap(Some(&cm));
+        let _ = ControllerParams::from_configmap(Some(&cm));
+    }
+
+    #[test]
+    fn arbitrary_cmd_params_never_panic(entries in prop::collection::vec((prop::sample::select(vec![
+        "controller.status.processors", "controller.operation.processors", "controller.self.heal.timeout.seconds",
+        "controller.self.heal.backoff.timeout.seconds", "controller.self.heal.backoff.factor",
+        "controller.self.heal.backoff.cap.seconds", "controller.resource.health.persist",
+        "controller.diff.server.side", "application.namespaces",
+    ]), value()), 0..8)) {
+        let data: Map<String, Value> = entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let (_, problems) = ControllerParams::from_configmap(Some(&json!({"data": data.clone()})));
+        for p in &problems {
+            prop_assert!(data.contains_key(&p.key), "{}", p);
+        }
     }
 
     #[test]
