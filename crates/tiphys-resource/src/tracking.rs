@@ -268,6 +268,44 @@ impl Tracking {
         }
         TrackingId::parse(annotation(TRACKING_ID)?)
     }
+
+    /// Makes a live object that is still tracked by the instance label compare cleanly with
+    /// its desired form after a switch to an annotation method, as upstream normalises it: the
+    /// live object takes the desired tracking-id annotation, and loses the label when the
+    /// desired object has none. Nothing changes with the label method, for live objects
+    /// without the label, or for CustomResourceDefinitions (which upstream leaves alone).
+    pub fn normalize_live(&self, desired: &Value, live: &mut Value) {
+        if !self.method.uses_annotation() {
+            return;
+        }
+        let label = |obj: &Value| {
+            obj.get("metadata")
+                .and_then(|m| m.get("labels"))
+                .and_then(|l| l.get(&self.label_key))
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.is_empty())
+        };
+        let is_crd = live.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
+            && live
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with("apiextensions.k8s.io/"));
+        if !label(live) || is_crd {
+            return;
+        }
+        let annotation = desired
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get(TRACKING_ID))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let desired_has_label = label(desired);
+        let Ok(meta) = metadata_mut(live) else { return };
+        set_entry(meta, "annotations", TRACKING_ID, annotation);
+        if !desired_has_label {
+            set_entry(meta, "labels", &self.label_key, None);
+        }
+    }
 }
 
 /// Cuts a label value to 63 characters, then drops trailing characters until it ends in an ASCII
@@ -498,6 +536,35 @@ mod tests {
         let mut odd = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": 3, "annotations": []}});
         t.set_tracking(&mut odd, "a", "ns").unwrap();
         assert_eq!(t.tracked_app(&odd).as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn live_objects_tracked_by_label_are_normalised_after_a_switch() {
+        let mut desired = deployment(Some("ns"));
+        tracking(TrackingMethod::Annotation).set_tracking(&mut desired, "app", "ns").unwrap();
+        let mut live = deployment(Some("ns"));
+        tracking(TrackingMethod::Label).set_tracking(&mut live, "app", "ns").unwrap();
+        live["metadata"]["labels"]["team"] = json!("a");
+        tracking(TrackingMethod::Annotation).normalize_live(&desired, &mut live);
+        assert_eq!(live["metadata"]["annotations"][TRACKING_ID], "app:apps/Deployment:ns/web");
+        assert_eq!(live["metadata"]["labels"], json!({"team": "a"}), "the tracking label is dropped");
+
+        let mut both = deployment(Some("ns"));
+        tracking(TrackingMethod::AnnotationAndLabel).set_tracking(&mut both, "app", "ns").unwrap();
+        let mut live = deployment(Some("ns"));
+        tracking(TrackingMethod::Label).set_tracking(&mut live, "app", "ns").unwrap();
+        tracking(TrackingMethod::AnnotationAndLabel).normalize_live(&both, &mut live);
+        assert_eq!(live, both, "annotation+label keeps the label and gains the annotation");
+
+        let mut crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "x", "labels": {INSTANCE_LABEL: "app"}}});
+        let before = crd.clone();
+        tracking(TrackingMethod::Annotation).normalize_live(&desired, &mut crd);
+        assert_eq!(crd, before);
+        let mut untouched = deployment(Some("ns"));
+        tracking(TrackingMethod::Label).normalize_live(&desired, &mut untouched);
+        tracking(TrackingMethod::Annotation).normalize_live(&desired, &mut untouched);
+        assert_eq!(untouched, deployment(Some("ns")), "no label: nothing to normalise");
     }
 
     proptest! {
