@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use crate::argocd_cm::Reader;
 
-/// Kinds upstream never watches whatever argocd-cm says: high-churn objects nobody manages
-/// with GitOps (the same list `tiphys-kube` keeps out of its cache).
-const ALWAYS_EXCLUDED: [(&str, &str); 6] = [
+/// (group, kind) patterns upstream never watches whatever argocd-cm says: high-churn objects
+/// nobody manages with GitOps. One list for every crate that filters kinds.
+pub const ALWAYS_EXCLUDED: [(&str, &str); 6] = [
     ("", "Event"),
     ("events.k8s.io", "*"),
     ("metrics.k8s.io", "*"),

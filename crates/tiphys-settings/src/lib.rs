@@ -37,7 +37,7 @@ pub use customizations::{
     KnownTypeField, OverrideIgnoreDiff, RESOURCE_CUSTOMIZATIONS_KEY, ResourceOverride, override_key,
     split_override_key,
 };
-pub use filter::{FilteredResource, ResourceFilter};
+pub use filter::{ALWAYS_EXCLUDED, FilteredResource, ResourceFilter};
 
 /// Why a Secret could not be read as a cluster.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
