@@ -12,6 +12,7 @@ use tiphys_controller::{ControllerConfig, ControllerHandle};
 use tiphys_git::testsupport::TestRepo;
 use tiphys_kube::{ApplyMode, Cluster, PatchBody, WriteOptions};
 use tiphys_resource::ResourceKey;
+use tiphys_sandbox::simulator::SimulatorConfig;
 use tiphys_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
 pub const NS: &str = "argocd";
@@ -33,8 +34,14 @@ impl World {
     /// Sandbox + CRDs + `argocd` namespace + default project + a repo with `files`; the
     /// controller is started with `argocd-cm` data `cm`.
     pub async fn start(files: &[(&str, &str)], cm: Value) -> World {
+        Self::start_with(files, cm, SimulatorConfig::default()).await
+    }
+
+    /// [`World::start`] with the workload simulator's timings chosen by the test.
+    pub async fn start_with(files: &[(&str, &str)], cm: Value, simulator: SimulatorConfig) -> World {
         let dir = tempfile::tempdir().expect("tempdir");
-        let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+        let config = SandboxConfig { simulator: Some(simulator), ..SandboxConfig::default() };
+        let sandbox = Sandbox::start(config).await.expect("sandbox starts");
         let cluster =
             Cluster::from_kubeconfig_text(&sandbox.kubeconfig(), None).await.expect("cluster connects");
         for crd in tiphys_model::crd::crds() {
