@@ -107,82 +107,8 @@ fn parse_rule(rule: &str) -> Pattern {
     Pattern { glob: rest.to_string(), negate, must_dir, whole_path: anchored || rest.contains('/') }
 }
 
-/// Go's `filepath.Match` on `/`-separated paths: `*` and `?` never cross `/`, `[...]` classes
-/// with ranges and `^`/`!` negation, `\` escapes.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    match_from(&p, &n)
-}
-
-fn match_from(p: &[char], n: &[char]) -> bool {
-    let Some((&first, rest)) = p.split_first() else {
-        return n.is_empty();
-    };
-    match first {
-        '*' => {
-            for i in 0..=n.len() {
-                if match_from(rest, &n[i..]) {
-                    return true;
-                }
-                if i < n.len() && n[i] == '/' {
-                    break;
-                }
-            }
-            false
-        }
-        '?' => matches!(n.first(), Some(c) if *c != '/') && match_from(rest, &n[1..]),
-        '[' => {
-            let Some((&c, after)) = n.split_first() else { return false };
-            match class_match(rest, c) {
-                Some((true, consumed)) => match_from(&rest[consumed..], after),
-                _ => false,
-            }
-        }
-        '\\' => match rest.split_first() {
-            Some((&esc, rest2)) => n.first() == Some(&esc) && match_from(rest2, &n[1..]),
-            None => false,
-        },
-        c => n.first() == Some(&c) && match_from(rest, &n[1..]),
-    }
-}
-
-/// Matches `c` against a class body (after `[`); returns whether it matched and how many
-/// pattern chars the class used (including the closing `]`).
-fn class_match(p: &[char], c: char) -> Option<(bool, usize)> {
-    let mut i = 0;
-    let negate = matches!(p.first(), Some('^') | Some('!'));
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    while i < p.len() {
-        if p[i] == ']' && !first {
-            return Some((matched != negate, i + 1));
-        }
-        first = false;
-        let mut lo = p[i];
-        if lo == '\\' {
-            i += 1;
-            lo = *p.get(i)?;
-        }
-        let mut hi = lo;
-        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|c| *c != ']') {
-            hi = p[i + 2];
-            if hi == '\\' {
-                hi = *p.get(i + 3)?;
-                i += 1;
-            }
-            i += 2;
-        }
-        if lo <= c && c <= hi && c != '/' {
-            matched = true;
-        }
-        i += 1;
-    }
-    None
-}
+/// Go's `filepath.Match` on `/`-separated paths, as Helm matches `.helmignore` patterns.
+pub use tiphys_resource::gopath::glob_match;
 
 #[cfg(test)]
 mod tests {

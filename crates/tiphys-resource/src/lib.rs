@@ -9,6 +9,7 @@
 //! Kubernetes semantics (health, diff normalisation, ordering) live in the engine crates.
 
 pub mod annotations;
+pub mod gopath;
 mod key;
 pub mod repo_url;
 pub mod tracking;

@@ -108,35 +108,28 @@ pub fn parse(
     // Gitea also sends Gogs and GitHub headers, and Gogs GitHub-like ones, so the most
     // specific header wins (upstream checks Gogs before GitHub for the same reason).
     if let Some(event) = header("X-Gitea-Event") {
-        let (sig_header, signature) = match header("X-Gitea-Signature") {
-            Some(sig) => ("X-Gitea-Signature", Some(sig)),
-            None => ("X-Gitea-Signature", header("X-Gogs-Signature")),
-        };
-        verify_hmac(Provider::Gitea, &secrets.gogs, GOGS_KEY, sig_header, signature, "", body)?;
+        let sent = header("X-Gitea-Signature").or_else(|| header("X-Gogs-Signature"));
+        guard(Provider::Gitea, &secrets.gogs, GOGS_KEY, "X-Gitea-Signature").hmac(sent, "", body)?;
         return gogs_like(Provider::Gitea, event, body);
     }
     if let Some(event) = header("X-Gogs-Event") {
-        let signature = header("X-Gogs-Signature");
-        verify_hmac(Provider::Gogs, &secrets.gogs, GOGS_KEY, "X-Gogs-Signature", signature, "", body)?;
+        let sent = header("X-Gogs-Signature");
+        guard(Provider::Gogs, &secrets.gogs, GOGS_KEY, "X-Gogs-Signature").hmac(sent, "", body)?;
         return gogs_like(Provider::Gogs, event, body);
     }
     if let Some(event) = header("X-GitHub-Event") {
-        let signature = header("X-Hub-Signature-256");
         let p = Provider::GitHub;
-        verify_hmac(p, &secrets.github, GITHUB_KEY, "X-Hub-Signature-256", signature, "sha256=", body)?;
+        let sent = header("X-Hub-Signature-256");
+        guard(p, &secrets.github, GITHUB_KEY, "X-Hub-Signature-256").hmac(sent, "sha256=", body)?;
         if event != "push" {
             return Ok(ignored(p, event));
         }
-        return github_like(
-            p,
-            &json(p, body)?,
-            "repository",
-            &["html_url", "clone_url", "ssh_url", "git_url"],
-        );
+        let urls = ["html_url", "clone_url", "ssh_url", "git_url"];
+        return github_like(p, &json(p, body)?, "repository", &urls);
     }
     if let Some(event) = header("X-Gitlab-Event") {
         let p = Provider::GitLab;
-        verify_token(p, &secrets.gitlab, GITLAB_KEY, "X-Gitlab-Token", header("X-Gitlab-Token"))?;
+        guard(p, &secrets.gitlab, GITLAB_KEY, "X-Gitlab-Token").token(header("X-Gitlab-Token"))?;
         let payload = match event {
             "Push Hook" | "Tag Push Hook" => json(p, body)?,
             "System Hook" => {
@@ -153,7 +146,7 @@ pub fn parse(
     }
     if let Some(uuid) = header("X-Hook-UUID") {
         let p = Provider::Bitbucket;
-        verify_token(p, &secrets.bitbucket_uuid, BITBUCKET_KEY, "X-Hook-UUID", Some(uuid))?;
+        guard(p, &secrets.bitbucket_uuid, BITBUCKET_KEY, "X-Hook-UUID").token(Some(uuid))?;
         let event = header("X-Event-Key").unwrap_or_default();
         if event != "repo:push" {
             return Ok(ignored(p, event));
@@ -167,9 +160,9 @@ pub fn parse(
         if event == "diagnostics:ping" {
             return Ok(ignored(p, event));
         }
-        let signature = header("X-Hub-Signature");
-        let key = BITBUCKET_SERVER_KEY;
-        verify_hmac(p, &secrets.bitbucket_server, key, "X-Hub-Signature", signature, "sha256=", body)?;
+        let sent = header("X-Hub-Signature");
+        guard(p, &secrets.bitbucket_server, BITBUCKET_SERVER_KEY, "X-Hub-Signature")
+            .hmac(sent, "sha256=", body)?;
         if event != "repo:refs_changed" {
             return Ok(ignored(p, event));
         }
@@ -182,43 +175,50 @@ fn ignored(provider: Provider, event: &str) -> Received {
     Received::Ignored { provider, event: event.to_string() }
 }
 
-/// Checks `signature` = `prefix` + hex(HMAC-SHA256(secret, body)) in constant time, when a
-/// secret is configured.
-fn verify_hmac(
+/// What authenticates one provider's deliveries: its secret (if configured), where that secret
+/// lives in `argocd-secret`, and the header that must prove knowledge of it.
+struct Guard<'a> {
     provider: Provider,
-    secret: &Option<String>,
+    secret: Option<&'a str>,
     key: &'static str,
     header: &'static str,
-    signature: Option<&str>,
-    prefix: &str,
-    body: &[u8],
-) -> Result<(), WebhookError> {
-    let Some(secret) = secret else { return Ok(()) };
-    let signature =
-        signature.filter(|s| !s.is_empty()).ok_or(WebhookError::MissingSignature { provider, header })?;
-    let bad = || WebhookError::BadSignature { provider, header, key };
-    let hex_digest = signature.strip_prefix(prefix).ok_or_else(bad)?;
-    let digest = hex::decode(hex_digest.trim()).map_err(|_| bad())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| bad())?;
-    mac.update(body);
-    mac.verify_slice(&digest).map_err(|_| bad())
 }
 
-/// Checks a shared token (GitLab's secret token, Bitbucket's hook UUID) in constant time, when
-/// one is configured.
-fn verify_token(
+fn guard<'a>(
     provider: Provider,
-    secret: &Option<String>,
+    secret: &'a Option<String>,
     key: &'static str,
     header: &'static str,
-    token: Option<&str>,
-) -> Result<(), WebhookError> {
-    let Some(secret) = secret else { return Ok(()) };
-    let token = token.filter(|t| !t.is_empty()).ok_or(WebhookError::MissingSignature { provider, header })?;
-    if bool::from(token.as_bytes().ct_eq(secret.as_bytes())) {
-        Ok(())
-    } else {
-        Err(WebhookError::BadSignature { provider, header, key })
+) -> Guard<'a> {
+    Guard { provider, secret: secret.as_deref(), key, header }
+}
+
+impl Guard<'_> {
+    /// The proof sent in `self.header`, required when a secret is configured.
+    fn proof<'h>(&self, sent: Option<&'h str>) -> Result<&'h str, WebhookError> {
+        sent.filter(|s| !s.is_empty())
+            .ok_or(WebhookError::MissingSignature { provider: self.provider, header: self.header })
+    }
+
+    fn mismatch(&self) -> WebhookError {
+        WebhookError::BadSignature { provider: self.provider, header: self.header, key: self.key }
+    }
+
+    /// Checks `sent` = `prefix` + hex(HMAC-SHA256(secret, body)) in constant time.
+    fn hmac(&self, sent: Option<&str>, prefix: &str, body: &[u8]) -> Result<(), WebhookError> {
+        let Some(secret) = self.secret else { return Ok(()) };
+        let hex_digest = self.proof(sent)?.strip_prefix(prefix).ok_or_else(|| self.mismatch())?;
+        let digest = hex::decode(hex_digest.trim()).map_err(|_| self.mismatch())?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| self.mismatch())?;
+        mac.update(body);
+        mac.verify_slice(&digest).map_err(|_| self.mismatch())
+    }
+
+    /// Checks a shared token (GitLab's secret token, Bitbucket's hook UUID) in constant time.
+    fn token(&self, sent: Option<&str>) -> Result<(), WebhookError> {
+        let Some(secret) = self.secret else { return Ok(()) };
+        let token = self.proof(sent)?;
+        if bool::from(token.as_bytes().ct_eq(secret.as_bytes())) { Ok(()) } else { Err(self.mismatch()) }
     }
 }
 
