@@ -19,7 +19,7 @@ pub enum WebhookError {
     },
     /// No header identifies a supported Git provider.
     #[error(
-        "unknown webhook event: no X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event, X-Gogs-Event, X-Hook-UUID or X-Event-Key header; configure the Git provider to send push events as JSON"
+        "unknown webhook event: no X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event, X-Gogs-Event, X-Hook-UUID, X-Event-Key or X-Vss-ActivityId header; configure the Git provider to send push events as JSON"
     )]
     UnknownProvider,
     /// A secret is configured for the provider but the request carries no signature/token.

@@ -3,7 +3,7 @@
 //!
 //! What it does:
 //! - [`parse`] turns one HTTP request (headers and body) from GitHub, GitLab, Bitbucket Cloud,
-//!   Bitbucket Server, Gitea or Gogs into a verified, provider-independent [`PushEvent`], or
+//!   Bitbucket Server, Gitea, Gogs or Azure DevOps into a verified, provider-independent [`PushEvent`], or
 //!   says the delivery is not a push ([`Received::Ignored`], e.g. a ping). When a secret is
 //!   configured for the provider ([`WebhookSecrets`], from the `argocd-secret` Secret) an
 //!   unsigned or mis-signed request is refused; when none is, requests are accepted, as

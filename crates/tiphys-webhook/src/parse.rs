@@ -1,12 +1,16 @@
 //! Provider detection, verification and payload extraction.
 
+use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::error::WebhookError;
-use crate::secrets::{BITBUCKET_KEY, BITBUCKET_SERVER_KEY, GITHUB_KEY, GITLAB_KEY, GOGS_KEY, WebhookSecrets};
+use crate::secrets::{
+    AZURE_DEVOPS_PASSWORD_KEY, BITBUCKET_KEY, BITBUCKET_SERVER_KEY, GITHUB_KEY, GITLAB_KEY, GOGS_KEY,
+    WebhookSecrets,
+};
 
 /// The Git hosting product a delivery came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,6 +27,8 @@ pub enum Provider {
     Gitea,
     /// Gogs.
     Gogs,
+    /// Azure DevOps (Services and Server) service hooks.
+    AzureDevOps,
 }
 
 impl std::fmt::Display for Provider {
@@ -34,6 +40,7 @@ impl std::fmt::Display for Provider {
             Provider::BitbucketServer => "Bitbucket Server",
             Provider::Gitea => "Gitea",
             Provider::Gogs => "Gogs",
+            Provider::AzureDevOps => "Azure DevOps",
         })
     }
 }
@@ -105,6 +112,17 @@ pub fn parse(
     let header = |name: &str| -> Option<&str> {
         headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     };
+    // Upstream's order: Azure DevOps first (its deliveries carry no provider event header).
+    if header("X-Vss-ActivityId").is_some() {
+        let p = Provider::AzureDevOps;
+        verify_basic_auth(secrets, header("Authorization"))?;
+        let payload = json(p, body)?;
+        let event = payload.get("eventType").and_then(Value::as_str).unwrap_or_default();
+        if event != "git.push" {
+            return Ok(ignored(p, event));
+        }
+        return Ok(Received::Push(azure_devops(&payload)));
+    }
     // Gitea also sends Gogs and GitHub headers, and Gogs GitHub-like ones, so the most
     // specific header wins (upstream checks Gogs before GitHub for the same reason).
     if let Some(event) = header("X-Gitea-Event") {
@@ -222,6 +240,32 @@ impl Guard<'_> {
     }
 }
 
+/// Azure DevOps service hooks authenticate with HTTP basic auth when a user or password is
+/// configured (upstream checks both, exactly).
+fn verify_basic_auth(secrets: &WebhookSecrets, authorization: Option<&str>) -> Result<(), WebhookError> {
+    let (user, password) = (&secrets.azure_devops_username, &secrets.azure_devops_password);
+    if user.is_none() && password.is_none() {
+        return Ok(());
+    }
+    let provider = Provider::AzureDevOps;
+    let header = "Authorization";
+    let encoded = authorization
+        .and_then(|a| a.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .map(|(_, credentials)| credentials.trim())
+        .ok_or(WebhookError::MissingSignature { provider, header })?;
+    let mismatch = WebhookError::BadSignature { provider, header, key: AZURE_DEVOPS_PASSWORD_KEY };
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| mismatch.clone())?;
+    let (sent_user, sent_password) = match decoded.iter().position(|b| *b == b':') {
+        Some(i) => (&decoded[..i], &decoded[i + 1..]),
+        None => return Err(mismatch),
+    };
+    let want = |s: &Option<String>| s.as_deref().unwrap_or_default().as_bytes().to_vec();
+    let user_ok = sent_user.ct_eq(&want(user));
+    let password_ok = sent_password.ct_eq(&want(password));
+    if bool::from(user_ok & password_ok) { Ok(()) } else { Err(mismatch) }
+}
+
 fn json(provider: Provider, body: &[u8]) -> Result<Value, WebhookError> {
     if body.is_empty() {
         return Err(WebhookError::EmptyPayload { provider });
@@ -329,6 +373,27 @@ fn bitbucket_server(payload: &Value) -> PushEvent {
         changed_files: Vec::new(),
         is_tag: ref_type == Some("TAG") || ref_id.is_some_and(|r| r.starts_with("refs/tags/")),
         default_branch: None,
+    }
+}
+
+/// Azure DevOps `git.push`: the first ref update, the repository's remote URL, and its
+/// default branch (a full ref in the payload). Files are not listed (upstream asks the API).
+fn azure_devops(payload: &Value) -> PushEvent {
+    let update = payload.pointer("/resource/refUpdates/0");
+    let name = update.and_then(|u| str_at(u, "/name")).unwrap_or_default();
+    let mut repo_urls = Vec::new();
+    if let Some(url) = str_at(payload, "/resource/repository/remoteUrl") {
+        push_unique(&mut repo_urls, url);
+    }
+    PushEvent {
+        provider: Provider::AzureDevOps,
+        repo_urls,
+        revision: parse_revision(name).to_string(),
+        before: non_empty(update.and_then(|u| str_at(u, "/oldObjectId"))),
+        after: non_empty(update.and_then(|u| str_at(u, "/newObjectId"))),
+        changed_files: Vec::new(),
+        is_tag: name.starts_with("refs/tags/"),
+        default_branch: non_empty(str_at(payload, "/resource/repository/defaultBranch").map(parse_revision)),
     }
 }
 

@@ -27,6 +27,10 @@ pub struct WebhookSecrets {
     /// key: Gitea deliveries also carry Gogs headers and are verified with this secret, so we
     /// use it for `X-Gitea-Signature` too.
     pub gogs: Option<String>,
+    /// `webhook.azuredevops.username`: HTTP basic-auth user Azure DevOps service hooks send.
+    pub azure_devops_username: Option<String>,
+    /// `webhook.azuredevops.password`: HTTP basic-auth password Azure DevOps service hooks send.
+    pub azure_devops_password: Option<String>,
     /// Largest body accepted, in bytes (`webhook.maxPayloadSizeMB` from argocd-cm × 1 MiB).
     pub max_payload_bytes: u64,
 }
@@ -39,6 +43,8 @@ impl Default for WebhookSecrets {
             bitbucket_uuid: None,
             bitbucket_server: None,
             gogs: None,
+            azure_devops_username: None,
+            azure_devops_password: None,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
         }
     }
@@ -53,6 +59,8 @@ impl std::fmt::Debug for WebhookSecrets {
             .field("bitbucket_uuid", &set(&self.bitbucket_uuid))
             .field("bitbucket_server", &set(&self.bitbucket_server))
             .field("gogs", &set(&self.gogs))
+            .field("azure_devops_username", &set(&self.azure_devops_username))
+            .field("azure_devops_password", &set(&self.azure_devops_password))
             .field("max_payload_bytes", &self.max_payload_bytes)
             .finish()
     }
@@ -64,6 +72,8 @@ pub(crate) const GITLAB_KEY: &str = "webhook.gitlab.secret";
 pub(crate) const BITBUCKET_KEY: &str = "webhook.bitbucket.uuid";
 pub(crate) const BITBUCKET_SERVER_KEY: &str = "webhook.bitbucketserver.secret";
 pub(crate) const GOGS_KEY: &str = "webhook.gogs.secret";
+pub(crate) const AZURE_DEVOPS_USERNAME_KEY: &str = "webhook.azuredevops.username";
+pub(crate) const AZURE_DEVOPS_PASSWORD_KEY: &str = "webhook.azuredevops.password";
 
 impl WebhookSecrets {
     /// Reads the webhook keys from the `argocd-secret` Secret object as the API returns it
@@ -93,6 +103,8 @@ impl WebhookSecrets {
             bitbucket_uuid: read(BITBUCKET_KEY)?,
             bitbucket_server: read(BITBUCKET_SERVER_KEY)?,
             gogs: read(GOGS_KEY)?,
+            azure_devops_username: read(AZURE_DEVOPS_USERNAME_KEY)?,
+            azure_devops_password: read(AZURE_DEVOPS_PASSWORD_KEY)?,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
         })
     }

@@ -18,6 +18,8 @@ const HEADER_NAMES: &[&str] = &[
     "X-Event-Key",
     "X-Hub-Signature",
     "Content-Type",
+    "X-Vss-ActivityId",
+    "Authorization",
 ];
 
 const EVENTS: &[&str] = &[
@@ -62,7 +64,9 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
                 "project": {"web_url": url, "default_branch": r},
                 "commits": [{"added": files, "modified": files, "removed": [files]}],
                 "push": {"changes": [{"new": change, "old": {"target": change}}]},
-                "changes": [{"ref": {"id": r, "type": change}, "fromHash": change}]
+                "changes": [{"ref": {"id": r, "type": change}, "fromHash": change}],
+                "eventType": "git.push",
+                "resource": {"refUpdates": [{"name": r, "newObjectId": change}], "repository": {"remoteUrl": url, "defaultBranch": r}}
             })
             .to_string()
             .into_bytes()
@@ -76,7 +80,9 @@ fn secrets() -> impl Strategy<Value = WebhookSecrets> {
         gitlab: s.clone(),
         bitbucket_uuid: s.clone(),
         bitbucket_server: s.clone(),
-        gogs: s,
+        gogs: s.clone(),
+        azure_devops_username: s.clone(),
+        azure_devops_password: s,
         ..WebhookSecrets::default()
     })
 }

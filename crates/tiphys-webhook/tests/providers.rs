@@ -13,6 +13,7 @@ const BITBUCKET_PUSH: &[u8] = include_bytes!("fixtures/bitbucket-push.json");
 const BITBUCKET_SERVER_PUSH: &[u8] = include_bytes!("fixtures/bitbucketserver-refs-changed.json");
 const GITEA_PUSH: &[u8] = include_bytes!("fixtures/gitea-push.json");
 const GOGS_PUSH: &[u8] = include_bytes!("fixtures/gogs-push.json");
+const AZURE_DEVOPS_PUSH: &[u8] = include_bytes!("fixtures/azuredevops-push.json");
 
 const SECRET: &str = "It$s-a-Secret!";
 
@@ -263,6 +264,41 @@ fn gitea_and_gogs_use_the_gogs_secret() {
 }
 
 #[test]
+fn azure_devops_checks_basic_auth() {
+    let secrets = WebhookSecrets {
+        azure_devops_username: Some("argocd".into()),
+        azure_devops_password: Some(SECRET.into()),
+        ..WebhookSecrets::default()
+    };
+    // `printf 'argocd:It$s-a-Secret!' | base64`
+    let auth = "Basic YXJnb2NkOkl0JHMtYS1TZWNyZXQh";
+    let h = headers(&[("X-Vss-ActivityId", "f1e2d3c4-0000-4000-8000-000000000001"), ("Authorization", auth)]);
+    let event = push(parse(&h, AZURE_DEVOPS_PUSH, &secrets));
+    assert_eq!(event.provider, Provider::AzureDevOps);
+    assert_eq!(event.revision, "main");
+    assert!(event.touched_head(), "defaultBranch refs/heads/main");
+    assert_eq!(event.repo_urls, ["https://dev.azure.com/contoso/Platform/_git/platform-config"]);
+    assert_eq!(event.after.as_deref(), Some("5c41b2e7d9a04f13b6e8a2c7f0d95e31b4a6c872"));
+
+    // `printf 'argocd:wrong' | base64`
+    let h = headers(&[("X-Vss-ActivityId", "x"), ("Authorization", "Basic YXJnb2NkOndyb25n")]);
+    let err = parse(&h, AZURE_DEVOPS_PUSH, &secrets).unwrap_err();
+    assert!(matches!(err, WebhookError::BadSignature { provider: Provider::AzureDevOps, .. }), "{err:?}");
+    let h = headers(&[("X-Vss-ActivityId", "x"), ("Authorization", "Bearer abc")]);
+    assert!(matches!(parse(&h, AZURE_DEVOPS_PUSH, &secrets), Err(WebhookError::MissingSignature { .. })));
+    let h = headers(&[("X-Vss-ActivityId", "x")]);
+    assert!(matches!(parse(&h, AZURE_DEVOPS_PUSH, &secrets), Err(WebhookError::MissingSignature { .. })));
+    // No credentials configured: accepted.
+    assert_eq!(push(parse(&h, AZURE_DEVOPS_PUSH, &WebhookSecrets::default())).revision, "main");
+    // Other service-hook events are ignored.
+    let build = json!({"eventType": "build.complete", "resource": {}}).to_string();
+    assert_eq!(
+        parse(&h, build.as_bytes(), &WebhookSecrets::default()).unwrap(),
+        Received::Ignored { provider: Provider::AzureDevOps, event: "build.complete".into() }
+    );
+}
+
+#[test]
 fn oversized_bodies_are_refused_before_anything_else() {
     let h = headers(&[("X-GitHub-Event", "push")]);
     let small = WebhookSecrets { max_payload_bytes: 1024, ..github_secret() };
@@ -301,6 +337,7 @@ fn secrets_are_read_from_argocd_secret() {
             "webhook.github.secret": "SXQkcy1hLVNlY3JldCE=",
             "webhook.gitlab.secret": "",
             "webhook.bitbucket.uuid": "ezRkNmMxYjJhfQ==",
+            "webhook.azuredevops.username": "YXJnb2Nk",
             "server.secretkey": "c2VjcmV0"
         },
         "stringData": {"webhook.gogs.secret": "plain"}
@@ -311,6 +348,8 @@ fn secrets_are_read_from_argocd_secret() {
     assert_eq!(s.bitbucket_uuid.as_deref(), Some("{4d6c1b2a}"));
     assert_eq!(s.bitbucket_server, None);
     assert_eq!(s.gogs.as_deref(), Some("plain"));
+    assert_eq!(s.azure_devops_username.as_deref(), Some("argocd"));
+    assert_eq!(s.azure_devops_password, None);
     assert_eq!(s.max_payload_bytes, 50 * 1024 * 1024);
     assert!(!format!("{s:?}").contains(SECRET), "Debug must not print secrets");
 
