@@ -57,6 +57,27 @@ pub fn retry_delay(backoff: Option<&Backoff>, attempt: i64) -> Duration {
     delay.min(max)
 }
 
+/// The state as a merge patch that replaces every field (absent ones become `null`).
+fn replacing(state: &OperationState) -> Value {
+    const STATE_FIELDS: &[&str] =
+        &["operation", "phase", "message", "syncResult", "startedAt", "finishedAt", "retryCount"];
+    const RESULT_FIELDS: &[&str] =
+        &["resources", "revision", "revisions", "source", "sources", "managedNamespaceMetadata"];
+    let mut value = serde_json::to_value(state).unwrap_or_else(|_| json!({}));
+    let fill = |v: &mut Value, fields: &[&str]| {
+        if let Some(map) = v.as_object_mut() {
+            for f in fields {
+                map.entry(*f).or_insert(Value::Null);
+            }
+        }
+    };
+    fill(&mut value, STATE_FIELDS);
+    if value["syncResult"].is_object() {
+        fill(&mut value["syncResult"], RESULT_FIELDS);
+    }
+    value
+}
+
 /// Whether another attempt is allowed after `retries` retries (`limit` < 0: unlimited).
 fn may_retry(operation: &Operation, retries: i64) -> bool {
     match operation.retry.as_ref().and_then(|r| r.limit) {
@@ -125,8 +146,20 @@ impl Controller {
         *self.stop.borrow() || !*self.leading.borrow()
     }
 
+    /// Writes progress of a running operation. `phase` is left out, so a user's
+    /// `Terminating` written meanwhile is never overwritten with `Running`.
+    async fn write_progress(&self, name: &str, state: &OperationState) {
+        let mut value = serde_json::to_value(state).unwrap_or(Value::Null);
+        if let Some(map) = value.as_object_mut() {
+            map.remove("phase");
+        }
+        self.patch_app(name, json!({"status": {"operationState": value}})).await;
+    }
+
+    /// Writes the whole operation state, replacing what the previous operation left (a merge
+    /// patch keeps keys it does not mention, so absent fields are sent as `null`).
     async fn write_state(&self, name: &str, state: &OperationState, extra: Option<Value>) {
-        let mut patch = json!({"status": {"operationState": state}});
+        let mut patch = json!({"status": {"operationState": replacing(state)}});
         if let Some(Value::Object(more)) = extra {
             for (k, v) in more {
                 if k == "status" {
@@ -244,7 +277,7 @@ impl Controller {
             let blocked = "Sync operation blocked by sync window".to_string();
             if state.message.as_deref() != Some(blocked.as_str()) {
                 state.message = Some(blocked);
-                self.write_state(name, state, None).await;
+                self.write_progress(name, state).await;
             }
             let mut stop = self.stop.clone();
             tokio::select! {
@@ -334,7 +367,7 @@ impl Controller {
             }
             let progress = execution.advance(&executor).await;
             self.record(state, &execution);
-            self.write_state(name, state, None).await;
+            self.write_progress(name, state).await;
             match progress {
                 Progress::Finished { succeeded: true, message } => return Attempt::Succeeded(message),
                 Progress::Finished { succeeded: false, message } => return Attempt::Failed(message),
@@ -411,6 +444,23 @@ mod tests {
         };
         assert_eq!(retry_delay(Some(&b), 1), Duration::from_secs(3));
         assert_eq!(retry_delay(Some(&b), 3), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_new_state_replaces_every_field_of_the_previous_one() {
+        let state = OperationState {
+            phase: Some("Running".into()),
+            sync_result: Some(SyncOperationResult { revision: Some("abc".into()), ..Default::default() }),
+            ..Default::default()
+        };
+        let patch = replacing(&state);
+        assert_eq!(patch["phase"], "Running");
+        assert!(patch["finishedAt"].is_null() && patch.get("finishedAt").is_some());
+        assert!(patch["syncResult"]["source"].is_null() && patch["syncResult"].get("source").is_some());
+        let old = json!({"phase": "Failed", "finishedAt": "t", "retryCount": 3,
+            "syncResult": {"revision": "old", "source": {"path": "x"}}});
+        let merged = tiphys_patch::apply_merge_patch(&old, &patch);
+        assert_eq!(merged, json!({"phase": "Running", "syncResult": {"revision": "abc"}}));
     }
 
     #[test]
