@@ -110,8 +110,8 @@ impl LeaderElector {
         *self.leading.borrow()
     }
 
-    /// Campaigns and leads until `shutdown` completes, then releases the Lease if it holds
-    /// it. Losing leadership (renewal failing past the renew deadline, or another holder
+    /// Campaigns and leads until `shutdown` completes, then reports `false` and releases the
+    /// Lease if it holds it. Losing leadership (renewal failing past the renew deadline, or another holder
     /// found) is reported as `false` and the candidate campaigns again. Errors from the API
     /// are logged and retried; only the release on shutdown can fail the call.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
@@ -119,10 +119,16 @@ impl LeaderElector {
         loop {
             // Follower: try every retry period until we hold the Lease.
             loop {
-                match self.try_acquire_or_renew().await {
-                    Ok(true) => break,
-                    Ok(false) => {}
-                    Err(error) => tracing::warn!(lease = %self.key(), %error, "cannot acquire the lease"),
+                // A stalled API server must not delay shutdown or hide a free Lease for long.
+                let attempt = tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    attempt = tokio::time::timeout(self.config.renew_deadline, self.try_acquire_or_renew()) => attempt,
+                };
+                match attempt {
+                    Ok(Ok(true)) => break,
+                    Ok(Ok(false)) => {}
+                    Ok(Err(error)) => tracing::warn!(lease = %self.key(), %error, "cannot acquire the lease"),
+                    Err(_) => tracing::warn!(lease = %self.key(), "acquiring the lease timed out"),
                 }
                 let wait = self.jittered_retry();
                 tokio::select! {
@@ -136,9 +142,15 @@ impl LeaderElector {
             loop {
                 tokio::select! {
                     () = &mut shutdown => {
-                        let released = self.release().await;
+                        // Stop acting first, then let a successor in.
                         self.set_leading(false);
-                        return released;
+                        return match tokio::time::timeout(self.config.renew_deadline, self.release()).await {
+                            Ok(released) => released,
+                            Err(_) => Err(Error::Transport {
+                                resource: self.key(),
+                                message: "releasing the lease timed out; followers take over when it expires".into(),
+                            }),
+                        };
                     }
                     () = tokio::time::sleep(self.config.retry_period) => {}
                 }
