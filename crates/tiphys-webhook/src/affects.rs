@@ -49,22 +49,22 @@ impl<'e> EventMatcher<'e> {
         EventMatcher { event, repos }
     }
 
-    /// Whether the push must refresh `app`: some source (or the source hydrator's dry source)
-    /// names the pushed repository and follows the pushed ref, and the changed files touch
-    /// the app's `manifest-generate-paths` (when annotated).
+    /// Whether the push must refresh `app`: some source names the pushed repository and
+    /// follows the pushed ref, and the changed files touch the app's
+    /// `manifest-generate-paths` (when annotated). For a source-hydrator app the sources are
+    /// its dry source and its sync source (the dry repository at `syncSource.targetBranch`),
+    /// as upstream checks both.
     pub fn affects(&self, app: &Application) -> bool {
-        let mut sources: Vec<(Option<&str>, Option<&str>)> = app
-            .spec
-            .effective_sources()
-            .into_iter()
-            .map(|s| (s.repo_url.as_deref(), s.target_revision.as_deref()))
-            .collect();
+        let mut candidates = sources(app);
         if let Some(dry) = app.spec.source_hydrator.as_ref().and_then(|h| h.dry_source.as_ref()) {
-            sources.push((dry.repo_url.as_deref(), dry.target_revision.as_deref()));
+            candidates.push(SourceRef {
+                repo: dry.repo_url.as_deref().unwrap_or_default(),
+                revision: dry.target_revision.as_deref().unwrap_or_default(),
+                path: dry.path.as_deref().unwrap_or_default(),
+            });
         }
-        let matched = sources.iter().any(|(repo, target)| {
-            self.revision_matches(target.unwrap_or_default()) && self.repo_matches(repo.unwrap_or_default())
-        });
+        let matched =
+            candidates.iter().any(|s| self.revision_matches(s.revision) && self.repo_matches(s.repo));
         matched && files_have_changed(&refresh_paths(app), &self.event.changed_files)
     }
 
@@ -94,24 +94,56 @@ pub fn affects(app: &Application, event: &PushEvent) -> bool {
 
 /// The repository paths whose changes refresh `app`, from its
 /// `argocd.argoproj.io/manifest-generate-paths` annotation (`;`-separated): an absolute entry
-/// is relative to the repository root, a relative one (including `.`) to each source's `path`.
+/// is relative to the repository root, a relative one (including `.`) to each source's `path`
+/// (a source-hydrator app's sync path).
 /// Empty when the annotation is absent or empty (every change refreshes).
 pub fn refresh_paths(app: &Application) -> Vec<String> {
     let Some(value) = app.metadata.annotations.as_ref().and_then(|a| a.get(MANIFEST_GENERATE_PATHS)) else {
         return Vec::new();
     };
-    let sources = app.spec.effective_sources();
+    let sources = sources(app);
     let mut paths = Vec::new();
     for item in value.split(';').filter(|i| !i.is_empty()) {
         if let Some(from_root) = item.strip_prefix('/') {
             paths.push(from_root.to_string());
         } else {
             for source in &sources {
-                paths.push(clean(&join(source.path.as_deref().unwrap_or_default(), item)));
+                paths.push(clean(&join(source.path, item)));
             }
         }
     }
     paths
+}
+
+/// The parts of a source the webhook looks at.
+struct SourceRef<'a> {
+    repo: &'a str,
+    revision: &'a str,
+    path: &'a str,
+}
+
+/// Upstream's `ApplicationSpec.GetSources`: for a source-hydrator app only its sync source
+/// (the dry repository, `syncSource.targetBranch`, `syncSource.path`); otherwise `sources`
+/// or the single `source`.
+fn sources(app: &Application) -> Vec<SourceRef<'_>> {
+    if let Some(hydrator) = &app.spec.source_hydrator {
+        let dry = hydrator.dry_source.as_ref();
+        let sync = hydrator.sync_source.as_ref();
+        return vec![SourceRef {
+            repo: dry.and_then(|d| d.repo_url.as_deref()).unwrap_or_default(),
+            revision: sync.and_then(|s| s.target_branch.as_deref()).unwrap_or_default(),
+            path: sync.and_then(|s| s.path.as_deref()).unwrap_or_default(),
+        }];
+    }
+    app.spec
+        .effective_sources()
+        .into_iter()
+        .map(|s| SourceRef {
+            repo: s.repo_url.as_deref().unwrap_or_default(),
+            revision: s.target_revision.as_deref().unwrap_or_default(),
+            path: s.path.as_deref().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Upstream's `AppFilesHaveChanged`: no listed files or no refresh paths means "refresh";

@@ -162,7 +162,7 @@ fn any_source_of_a_multi_source_app_can_match() {
 }
 
 #[test]
-fn the_hydrator_dry_source_is_watched() {
+fn a_hydrator_app_follows_its_dry_source_and_its_sync_branch() {
     let spec = json!({
         "sourceHydrator": {
             "drySource": {"repoURL": "https://github.com/Octo-Org/Guestbook", "targetRevision": "main", "path": "dry"},
@@ -170,8 +170,17 @@ fn the_hydrator_dry_source_is_watched() {
         },
         "destination": {"server": "https://kubernetes.default.svc", "namespace": "default"}
     });
-    assert!(affects(&app(spec.clone(), None), &github_push("main", &[])));
-    assert!(!affects(&app(spec, None), &github_push("other", &[])));
+    assert!(affects(&app(spec.clone(), None), &github_push("main", &[])), "a dry commit");
+    assert!(
+        affects(&app(spec.clone(), None), &github_push("environments/prod", &[])),
+        "hydrated output pushed"
+    );
+    assert!(!affects(&app(spec.clone(), None), &github_push("other", &[])));
+    // Relative refresh paths resolve against the sync path, as upstream's GetSources does.
+    let annotated = app(spec, Some("."));
+    assert_eq!(refresh_paths(&annotated), ["prod"]);
+    assert!(affects(&annotated, &github_push("environments/prod", &["prod/manifest.yaml"])));
+    assert!(!affects(&annotated, &github_push("environments/prod", &["staging/manifest.yaml"])));
 }
 
 #[test]
