@@ -38,7 +38,7 @@ impl Controller {
         let Some(propagation) = finalizers.iter().find_map(|f| propagation_of(f)) else { return };
         let dest = app.spec.destination.clone().unwrap_or_default();
         let destination = match self.destinations.server_of(&dest) {
-            Ok(server) => self.destinations.connect(&server).await,
+            Ok(server) => self.destinations.connect(&server, &self.snapshot().settings).await,
             Err(e) => Err(e),
         };
         let destination = match destination {

@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use tiphys_kube::{CacheConfig, Cluster, LiveCache};
+use tiphys_kube::{CacheConfig, Cluster, Exclusion, LiveCache};
 use tiphys_model::application::ApplicationDestination;
-use tiphys_settings::ClusterSecret;
+use tiphys_settings::{ClusterSecret, Settings};
 use tokio::sync::mpsc;
 
 pub use tiphys_settings::{IN_CLUSTER_NAME, IN_CLUSTER_SERVER};
@@ -26,27 +26,35 @@ pub struct Destination {
     pub cache: Arc<LiveCache>,
 }
 
+/// The cache settings for one cluster: the built-in exclusions plus every served type that
+/// argocd-cm's `resource.exclusions`/`resource.inclusions` keep away from this cluster (types
+/// whose CRD appears later are not excluded until the controller restarts).
+pub fn cache_config_for(cluster: &Cluster, settings: &Settings, server: &str) -> CacheConfig {
+    let mut config = CacheConfig::default();
+    let catalog = cluster.catalog();
+    for r in catalog.resources() {
+        if settings.is_excluded(&r.group, &r.kind, server) {
+            config.exclusions.push(Exclusion::new(&r.group, &r.kind));
+        }
+    }
+    config
+}
+
 /// Every destination the controller can deploy to.
 pub struct Destinations {
     in_cluster: Arc<Destination>,
     registered: RwLock<Vec<ClusterSecret>>,
     connected: tokio::sync::Mutex<HashMap<String, Arc<Destination>>>,
-    cache_config: CacheConfig,
     connected_tx: mpsc::UnboundedSender<Arc<Destination>>,
 }
 
 impl Destinations {
     /// The registry; `connected_tx` hears about every remote cluster once connected.
-    pub fn new(
-        in_cluster: Arc<Destination>,
-        cache_config: CacheConfig,
-        connected_tx: mpsc::UnboundedSender<Arc<Destination>>,
-    ) -> Self {
+    pub fn new(in_cluster: Arc<Destination>, connected_tx: mpsc::UnboundedSender<Arc<Destination>>) -> Self {
         Self {
             in_cluster,
             registered: RwLock::new(Vec::new()),
             connected: tokio::sync::Mutex::new(HashMap::new()),
-            cache_config,
             connected_tx,
         }
     }
@@ -100,8 +108,9 @@ impl Destinations {
         registered.iter().find(|e| e.server == server).map(|e| e.name.clone()).unwrap_or_default()
     }
 
-    /// The connected destination for `server`, connecting (and starting its cache) on first use.
-    pub async fn connect(&self, server: &str) -> Result<Arc<Destination>, String> {
+    /// The connected destination for `server`, connecting (and starting its cache, with the
+    /// exclusions of `settings`) on first use.
+    pub async fn connect(&self, server: &str, settings: &Settings) -> Result<Arc<Destination>, String> {
         if server == IN_CLUSTER_SERVER {
             return Ok(self.in_cluster.clone());
         }
@@ -122,7 +131,7 @@ impl Destinations {
         let cluster = Cluster::from_kubeconfig_text(&entry.kubeconfig(), None)
             .await
             .map_err(|e| format!("cluster {server} ({}): {e}", entry.name))?;
-        let cache = Arc::new(LiveCache::start(&cluster, self.cache_config.clone()));
+        let cache = Arc::new(LiveCache::start(&cluster, cache_config_for(&cluster, settings, server)));
         let destination =
             Arc::new(Destination { name: entry.name.clone(), server: server.to_string(), cluster, cache });
         connected.insert(server.to_string(), destination.clone());

@@ -107,15 +107,19 @@ pub async fn start(config: ControllerConfig) -> Result<ControllerHandle, Control
         Arc::new(git),
         tiphys_compare::CompareConfig { scratch_dir: config.data_dir.join("scratch"), ..Default::default() },
     ));
-    let cache_config = tiphys_kube::CacheConfig::default();
+    // argocd-cm's exclusions decide what the cache watches, so read it before starting.
+    let cm_key = tiphys_resource::ResourceKey::new("", "ConfigMap", &config.namespace, "argocd-cm");
+    let cm = cluster.get(&cm_key).await.ok().flatten();
+    let (settings, _) = tiphys_settings::Settings::from_configmap(cm.as_ref());
+    let cache_config = destinations::cache_config_for(&cluster, &settings, destinations::IN_CLUSTER_SERVER);
     let in_cluster = Arc::new(destinations::Destination {
         name: destinations::IN_CLUSTER_NAME.into(),
         server: destinations::IN_CLUSTER_SERVER.into(),
-        cache: Arc::new(tiphys_kube::LiveCache::start(&cluster, cache_config.clone())),
+        cache: Arc::new(tiphys_kube::LiveCache::start(&cluster, cache_config)),
         cluster: cluster.clone(),
     });
     let (connected_tx, connected_rx) = tokio::sync::mpsc::unbounded_channel();
-    let destinations = destinations::Destinations::new(in_cluster, cache_config, connected_tx);
+    let destinations = destinations::Destinations::new(in_cluster, connected_tx);
     let (stop, stopped) = watch::channel(false);
     // The elector releases the Lease only after the controller stopped acting.
     let (released_tx, released_rx) = tokio::sync::oneshot::channel::<()>();

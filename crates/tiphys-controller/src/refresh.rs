@@ -114,7 +114,7 @@ impl Controller {
         let project = self.project(&project_name);
         let dest_spec = app.spec.destination.clone().unwrap_or_default();
         let resolved = match self.destinations.server_of(&dest_spec) {
-            Ok(server) => self.destinations.connect(&server).await,
+            Ok(server) => self.destinations.connect(&server, &self.snapshot().settings).await,
             Err(e) => Err(e),
         };
         let destination = resolved.as_ref().ok().cloned();
@@ -276,7 +276,18 @@ impl Controller {
     pub async fn patch_app(&self, name: &str, patch: Value) -> Option<Value> {
         let key = ResourceKey::new("argoproj.io", "Application", &self.namespace, name);
         let cluster = &self.destinations.in_cluster().cluster;
-        match cluster.patch(&key, PatchBody::Merge(patch), &WriteOptions::default()).await {
+        let result = cluster.patch(&key, PatchBody::Merge(patch), &WriteOptions::default()).await;
+        let code = match &result {
+            Ok(_) => 200,
+            Err(tiphys_kube::Error::Conflict { .. }) => 409,
+            Err(tiphys_kube::Error::NotFound { .. }) => 404,
+            Err(tiphys_kube::Error::Forbidden { .. }) => 403,
+            Err(tiphys_kube::Error::Invalid { .. }) => 422,
+            Err(tiphys_kube::Error::Api { code, .. }) => *code,
+            Err(_) => 0,
+        };
+        self.metrics.record_request(name, &self.namespace, cluster.server(), "Patch", "Application", code);
+        match result {
             Ok(v) => Some(v),
             Err(e) => {
                 tracing::warn!(app = name, error = %e, "status write failed");

@@ -99,6 +99,13 @@ async fn with_leader_election_only_the_leader_acts_and_a_standby_takes_over_when
     let (a, b) = (metrics(first.addr().expect("addr")).await, metrics(second.addr().expect("addr")).await);
     assert!(a.contains("name=\"elected\""), "the leader reports the app:\n{a}");
     assert!(!b.contains("name=\"elected\""), "the standby does nothing:\n{b}");
+    for metric in [
+        "argocd_app_k8s_request_total{",
+        "argocd_cluster_api_resource_objects{",
+        "argocd_app_reconcile_bucket{",
+    ] {
+        assert!(a.contains(metric), "{metric} exported:\n{a}");
+    }
     let lease = w
         .get(&tiphys_resource::ResourceKey::new(
             "coordination.k8s.io",
