@@ -8,14 +8,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use tiphys_git::{Credentials, GitCache};
+use tiphys_git::{Credentials, GitCache, Resolved, resolve_revision};
 
 /// Refs as `ls-remote` lists them (full name → SHA), or the redacted reason it failed.
-pub(crate) type Refs = Result<Arc<Vec<(String, String)>>, String>;
+type Refs = Result<Arc<Vec<(String, String)>>, String>;
+
+/// Why a revision did not resolve.
+pub(crate) enum Unresolved {
+    /// `ls-remote` failed (tiphys-git's message, naming the repository).
+    Git(String),
+    /// The refs do not contain it (the hint says what was tried).
+    NotFound(String),
+}
+
+/// One `ls-remote` answer and the revisions resolved against it so far (resolution parses
+/// semver constraints, which is not free; a thousand apps ask for the same few revisions).
+struct Answer {
+    at: Instant,
+    refs: Refs,
+    resolved: HashMap<String, Result<Resolved, String>>,
+}
 
 #[derive(Default)]
 struct Entry {
-    answer: Mutex<Option<(Instant, Refs)>>,
+    answer: Mutex<Option<Answer>>,
 }
 
 pub(crate) struct RefCache {
@@ -33,21 +49,33 @@ impl RefCache {
         RefCache { ttl, entries: Mutex::new(HashMap::new()), calls: AtomicU64::new(0) }
     }
 
-    /// The refs of `url`: cached when younger than the TTL (unless `fresh`), else one
-    /// `ls-remote` while other callers for the same repository wait.
-    pub(crate) fn refs(&self, git: &GitCache, url: &str, creds: Option<&Credentials>, fresh: bool) -> Refs {
+    /// Resolves `revision` of `url` against its refs: cached when the answer is younger than
+    /// the TTL (unless `fresh`), else one `ls-remote` while other callers for the same
+    /// repository wait.
+    pub(crate) fn resolve(
+        &self,
+        git: &GitCache,
+        url: &str,
+        creds: Option<&Credentials>,
+        fresh: bool,
+        revision: &str,
+    ) -> Result<Resolved, Unresolved> {
         let entry = lock(&self.entries).entry(tiphys_git::normalize(url)).or_default().clone();
-        let mut answer = lock(&entry.answer);
-        if !fresh
-            && let Some((at, refs)) = answer.as_ref()
-            && at.elapsed() < self.ttl
-        {
-            return refs.clone();
+        let mut guard = lock(&entry.answer);
+        let stale = guard.as_ref().is_none_or(|a| a.at.elapsed() >= self.ttl);
+        if fresh || stale {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let refs = git.ls_remote(url, creds).map(Arc::new).map_err(|e| e.to_string());
+            *guard = Some(Answer { at: Instant::now(), refs, resolved: HashMap::new() });
         }
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let refs = git.ls_remote(url, creds).map(Arc::new).map_err(|e| e.to_string());
-        *answer = Some((Instant::now(), refs.clone()));
-        refs
+        let Some(answer) = guard.as_mut() else { return Err(Unresolved::Git("no ls-remote answer".into())) };
+        let refs = answer.refs.as_ref().map_err(|e| Unresolved::Git(e.clone()))?;
+        answer
+            .resolved
+            .entry(revision.to_string())
+            .or_insert_with(|| resolve_revision(refs, revision))
+            .clone()
+            .map_err(Unresolved::NotFound)
     }
 
     /// Drops the cached answer for `url` (push webhook, hard refresh).

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tiphys_git::{Credentials, Resolved, resolve_revision};
+use tiphys_git::{Credentials, Resolved};
 use tiphys_render::{
     AppContext, ApplicationSource, RenderError, RenderInput, RenderKey, RepoRoot, SourceType, source_type,
 };
 
+use crate::refs::Unresolved;
 use crate::{CompareError, CompareInput, Comparer, RefreshLevel};
 
 /// A source with the commit it resolved to.
@@ -73,13 +74,13 @@ impl Comparer {
             return Ok(Resolved1 { source, repo, sha: wanted.to_lowercase(), creds });
         }
         let git = |message: String| CompareError::Git { message };
-        let refs = self.refs.refs(&self.git, repo, creds.as_ref(), fresh).map_err(git)?;
-        let sha = match resolve_revision(&refs, wanted) {
+        let sha = match self.refs.resolve(&self.git, repo, creds.as_ref(), fresh, wanted) {
             Ok(Resolved::Commit(sha)) => sha,
             Ok(Resolved::ShortSha(short)) => {
                 self.git.ensure_commit(repo, &short, creds.as_ref()).map_err(|e| git(e.to_string()))?
             }
-            Err(hint) => {
+            Err(Unresolved::Git(message)) => return Err(git(message)),
+            Err(Unresolved::NotFound(hint)) => {
                 return Err(git(tiphys_git::GitError::RevisionNotFound {
                     repo: tiphys_git::redact(repo),
                     revision: wanted.to_string(),
