@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 use tiphys_health::{HOOK_FINALIZER, HealthStatusCode, RunContext};
 use tiphys_kube::{ApplyMode, Deletion, Error, Propagation, WriteOptions};
-use tiphys_resource::ResourceKey;
+use tiphys_resource::{GroupVersionKind, ResourceKey};
 use tiphys_sync::Observed;
 use tiphys_sync::plan::{ApplyStrategy, Task};
 
@@ -113,6 +113,11 @@ impl Executor {
         let name = kubectl_name(&task.key);
         let suffix = if dry_run { " (server dry run)" } else { "" };
         let options = self.options(dry_run);
+        // Resolving the object's version refreshes discovery once when the kind is new (a CRD
+        // created since the last discovery), before the read below needs it.
+        if let Ok(gvk) = GroupVersionKind::of(object) {
+            self.cluster.resolve(&gvk).await?;
+        }
         let before = self.retrying(|| self.cluster.get(&task.key)).await?;
         let verb = match strategy {
             ApplyStrategy::Replace => self.replace(task, object, before.as_ref(), force, &options).await?,

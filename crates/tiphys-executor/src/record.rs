@@ -202,3 +202,106 @@ pub(crate) fn restore(plan: &SyncPlan, previous: &[ResourceResult]) -> Restored 
     }
     restored
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+    use tiphys_sync::{PlanInput, plan};
+
+    fn lifecycle_plan() -> SyncPlan {
+        let desired =
+            tiphys_resource::yaml::parse_stream(include_str!("../tests/fixtures/hook-lifecycle.yaml"))
+                .expect("fixture parses");
+        let input = PlanInput {
+            desired: &desired,
+            namespace: "shop".into(),
+            namespace_exists: true,
+            ..Default::default()
+        };
+        plan(&input).expect("plan")
+    }
+
+    fn result(
+        kind: &str,
+        group: &str,
+        name: &str,
+        phase: &str,
+        status: Option<&str>,
+        hook: Option<&str>,
+    ) -> ResourceResult {
+        serde_json::from_value(json!({
+            "group": group, "version": "v1", "kind": kind, "namespace": "shop", "name": name,
+            "status": status, "hookPhase": hook, "syncPhase": phase, "message": "m"
+        }))
+        .expect("result")
+    }
+
+    #[test]
+    fn persisted_results_map_back_to_task_states() {
+        let plan = lifecycle_plan();
+        let previous = vec![
+            result("Job", "batch", "db-migrate", "PreSync", None, Some("Succeeded")),
+            result("Job", "batch", "seed-data", "PreSync", Some("Synced"), Some("Running")),
+            result("ConfigMap", "", "app-config", "Sync", Some("SyncFailed"), Some("Failed")),
+            result("Deployment", "apps", "my-app", "Sync", Some("Synced"), Some("Failed")),
+            result("Job", "batch", "db-migrate", "PostSync", None, Some("Succeeded")),
+            result("Secret", "", "unknown", "Sync", Some("Synced"), Some("Succeeded")),
+        ];
+        let restored = restore(&plan, &previous);
+        let index = |kind: &str, name: &str| {
+            plan.tasks.iter().position(|t| t.key.kind == kind && t.key.name == name).expect(name)
+        };
+        let state = |kind: &str, name: &str| {
+            restored.states.iter().find(|(i, _)| *i == index(kind, name)).map(|(_, s)| s.clone()).expect(name)
+        };
+        assert_eq!(state("Job", "db-migrate"), TaskState::Succeeded);
+        assert_eq!(state("Job", "seed-data"), TaskState::Running, "a running hook is watched again");
+        assert_eq!(state("ConfigMap", "app-config"), TaskState::Failed("m".into()));
+        assert_eq!(
+            restored.apply_failed,
+            vec![index("ConfigMap", "app-config")],
+            "only refused writes count as apply failures"
+        );
+        assert_eq!(state("Deployment", "my-app"), TaskState::Failed("m".into()));
+        assert_eq!(restored.states.len(), 4, "results of other phases or unknown objects are ignored");
+        let results = restored.records.results(&plan);
+        assert_eq!(results.len(), 4);
+        assert_eq!(results[0].hook_type.as_deref(), Some("PreSync"));
+        assert_eq!(results[1].status.as_deref(), Some("Synced"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Hand-edited or foreign `operationState` never makes a resume panic, and every
+        /// restored index is a task of the plan.
+        #[test]
+        fn any_persisted_results_restore_without_panicking(
+            rows in proptest::collection::vec(
+                (
+                    proptest::option::of("[a-zA-Z/]{0,8}"),
+                    proptest::option::of(prop_oneof![Just("Job".to_string()), Just("ConfigMap".to_string()), "[A-Za-z]{0,6}"]),
+                    proptest::option::of(prop_oneof![Just("db-migrate".to_string()), Just("app-config".to_string()), "[a-z-]{0,8}"]),
+                    proptest::option::of(prop_oneof![Just("Synced".to_string()), Just("SyncFailed".to_string()), Just("Pruned".to_string()), "\\PC{0,6}"]),
+                    proptest::option::of(prop_oneof![Just("Running".to_string()), Just("Succeeded".to_string()), Just("Failed".to_string()), "\\PC{0,6}"]),
+                    proptest::option::of(prop_oneof![Just("PreSync".to_string()), Just("Sync".to_string()), "\\PC{0,6}"]),
+                ),
+                0..12,
+            )
+        ) {
+            let plan = lifecycle_plan();
+            let previous: Vec<ResourceResult> = rows
+                .into_iter()
+                .map(|(group, kind, name, status, hook_phase, sync_phase)| ResourceResult {
+                    group, kind, name, status, hook_phase, sync_phase, namespace: Some("shop".into()), ..Default::default()
+                })
+                .collect();
+            let restored = restore(&plan, &previous);
+            prop_assert!(restored.states.iter().all(|(i, _)| *i < plan.tasks.len()));
+            prop_assert!(restored.apply_failed.iter().all(|i| *i < plan.tasks.len()));
+            let results = restored.records.results(&plan);
+            prop_assert!(results.len() <= plan.tasks.len());
+        }
+    }
+}

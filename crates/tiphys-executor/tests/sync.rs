@@ -440,8 +440,12 @@ data: {a: "1"}
     let s = Sync::new(desired);
     let plan = support::plan(&w, &s, &[]).await;
     let mut execution = Execution::new(plan, context(&s), None);
+    // The controller runs executions on spawned tasks: the future must be `Send`.
+    fn send<T: Send>(future: T) -> T {
+        future
+    }
     for _ in 0..5 {
-        assert!(matches!(execution.advance(&w.executor).await, Progress::Running { .. }));
+        assert!(matches!(send(execution.advance(&w.executor)).await, Progress::Running { .. }));
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(execution.message(), "waiting for completion of hook /Pod/forever");
