@@ -18,6 +18,40 @@
 //!   cluster`), with [`ClusterSecret::kubeconfig`] rendering a kubeconfig any Kubernetes client
 //!   can load.
 //!
+//! # Keys read, with upstream's defaults
+//!
+//! | ConfigMap | key | field | default |
+//! |---|---|---|---|
+//! | argocd-cm | `timeout.reconciliation` | [`Settings::reconciliation_timeout`] | `180s` (`0` = no periodic refresh) |
+//! | argocd-cm | `timeout.reconciliation.jitter` | [`Settings::reconciliation_jitter`] | `0` |
+//! | argocd-cm | `timeout.hard.reconciliation` | [`Settings::hard_reconciliation_timeout`] | `0` (off) |
+//! | argocd-cm | `application.resourceTrackingMethod` | `tracking.method` | `annotation` |
+//! | argocd-cm | `application.instanceLabelKey` | `tracking.label_key` | `app.kubernetes.io/instance` |
+//! | argocd-cm | `installationID` | `tracking.installation_id` | none |
+//! | argocd-cm | `resource.exclusions`, `resource.inclusions` | [`Settings::resource_filter`] | only [`ALWAYS_EXCLUDED`] |
+//! | argocd-cm | `resource.compareoptions` | [`Settings::compare_options`] | status ignored for all kinds |
+//! | argocd-cm | `resource.customizations`, `resource.customizations.<type>.<group>_<Kind>` | [`Settings::resource_overrides`] | none |
+//! | argocd-cm | `resource.ignoreResourceUpdatesEnabled` | [`Settings::ignore_resource_updates_enabled`] | `true` |
+//! | argocd-cm | `application.sync.impersonation.enabled` | [`Settings::impersonation_enabled`] | `false` |
+//! | argocd-cm | `kustomize.buildOptions` | [`Settings::kustomize_build_options`] | empty |
+//! | argocd-cm | `cluster.inClusterEnabled` | [`Settings::in_cluster_enabled`] | `true` |
+//! | argocd-cmd-params-cm | `controller.status.processors` / `controller.operation.processors` | [`ControllerParams`] | 20 / 10 |
+//! | argocd-cmd-params-cm | `controller.self.heal.timeout.seconds`, `controller.self.heal.backoff.{timeout.seconds,factor,cap.seconds}` | [`ControllerParams`] | 0; 2 s, ×3, 300 s |
+//! | argocd-cmd-params-cm | `controller.resource.health.persist`, `controller.diff.server.side`, `application.namespaces` | [`ControllerParams`] | `true`, `false`, none |
+//!
+//! Durations are Go durations (`90s`, `1h30m`); like upstream, a bare number other than `0`
+//! (`180`) is not a duration and falls back to the default with a problem.
+//!
+//! # Known differences from upstream (deliberate)
+//!
+//! - A bad `resource.customizations*` entry is skipped on its own; upstream fails every
+//!   customization when one key is malformed.
+//! - Values upstream silently ignores or misreads (an unknown tracking method, `cluster.inClusterEnabled:
+//!   no`, a non-boolean switch) are reported as problems; the resulting behaviour is upstream's
+//!   (the default applies, and only `false` disables the in-cluster destination).
+//! - Cluster Secrets with `execProviderConfig` or `awsAuthConfig` are refused with an error
+//!   saying so, rather than connecting without those credentials.
+//!
 //! What it deliberately does not do: compile Lua or jq, build diff or health engines (they
 //! build their own compiled forms from these values, so this crate depends on neither), or read
 //! anything from a cluster. It is L1: synchronous, deterministic, no I/O.
