@@ -144,8 +144,11 @@ pub(crate) fn prepare(
     Ok(Prepared { objects, repeated: repeated.into_iter().map(|(_, m)| m).collect(), missing_namespace })
 }
 
+/// A kind as Go's `schema.GroupVersionKind.String()` prints it (`/v1, Kind=ConfigMap`).
 fn gvk_text(obj: &Value) -> String {
-    tiphys_resource::GroupVersionKind::of(obj).map(|g| g.to_string()).unwrap_or_default()
+    tiphys_resource::GroupVersionKind::of(obj)
+        .map(|g| format!("{}/{}, Kind={}", g.group, g.version, g.kind))
+        .unwrap_or_default()
 }
 
 /// `apiVersion kind name` of a possibly malformed object, for messages.
@@ -241,5 +244,15 @@ mod tests {
         assert_eq!(p.repeated, ["Resource /ConfigMap/ns/a appeared 2 times among application resources."]);
         // Unknown kind (Secret is not known to this lookup): namespace kept as rendered.
         assert_eq!(p.objects[1]["metadata"]["namespace"], "x");
+        assert!(p.missing_namespace.is_empty());
+    }
+
+    #[test]
+    fn namespaced_objects_without_any_namespace_are_reported() {
+        let lookup = NoCluster;
+        let objs = vec![json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}})];
+        let scopes = Scopes::new(&lookup, &objs);
+        let p = prepare(objs, "", &scopes, &TrackingConfig::new(TrackingMethod::Annotation, "app")).unwrap();
+        assert_eq!(p.missing_namespace, ["Namespace for cfg /v1, Kind=ConfigMap is missing."]);
     }
 }

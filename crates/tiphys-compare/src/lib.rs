@@ -299,6 +299,9 @@ pub struct Comparison {
     pub desired: Vec<Value>,
     /// Live objects compared (tracked, plus untracked ones at desired keys).
     pub live: Vec<Value>,
+    /// Per-resource diffs, parallel to `resources` (normalized desired/live pair, unified
+    /// diff): what `app diff` and the UI show. Empty when the desired state is unknown.
+    pub diffs: Vec<tiphys_diff::ResourceDiff>,
     /// Desired keys whose live object is in sync (for `ApplyOutOfSyncOnly`).
     pub in_sync: HashSet<ResourceKey>,
     /// Desired keys whose live object another app tracks → that app's instance name.
@@ -616,9 +619,10 @@ impl Comparer {
             live.iter().filter_map(|o| Some((key_of(o)?, o))).collect();
         let scopes = desired::Scopes::new(lookup, &desired);
         let mut synced = true;
-        let mut managed = Vec::with_capacity(diff.resources.len());
-        let mut statuses = Vec::with_capacity(diff.resources.len());
-        for rd in &diff.resources {
+        let n = diff.resources.len();
+        let (mut managed, mut statuses, mut diffs) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for rd in diff.resources {
             let target = desired_by_key.get(&rd.key).copied();
             let live_obj = live_by_key.get(&rd.key).copied();
             let Some(obj) = live_obj.or(target) else { continue };
@@ -666,6 +670,7 @@ impl Comparer {
                 ..resource_status(obj, &gvk, hook)
             });
             managed.push(ManagedResource { target, live: live_obj });
+            diffs.push(rd);
         }
         let health = input.health.application_health(&managed, Some(&app_key(input)), &run_context(input));
         for ((s, h), m) in statuses.iter_mut().zip(health.resources).zip(&managed) {
@@ -692,6 +697,7 @@ impl Comparer {
         out.sync.status = Some(if synced { SYNCED } else { OUT_OF_SYNC }.to_string());
         out.desired = desired;
         out.live = live;
+        out.diffs = diffs;
         Ok(())
     }
 

@@ -284,6 +284,11 @@ fn drift_is_out_of_sync_unless_ignored() {
     assert_eq!(status(&c), ("OutOfSync", "Healthy"));
     assert_eq!(resource(&c, "ConfigMap", "settings").status.as_deref(), Some("OutOfSync"));
     assert_eq!(resource(&c, "Deployment", "web").status.as_deref(), Some("OutOfSync"));
+    // The diffs line up with the resources and show what changed.
+    assert_eq!(c.diffs.len(), c.resources.len());
+    let i = c.resources.iter().position(|r| r.kind.as_deref() == Some("ConfigMap")).unwrap();
+    let text = c.diffs[i].unified_diff(false);
+    assert!(text.contains("-  mode: debug") && text.contains("+  mode: prod"), "{text}");
 
     a.spec.ignore_differences = Some(
         serde_json::from_value(json!([
