@@ -29,7 +29,8 @@ pub const NAMESPACE: &str = "argocd";
 /// The example repository's name in its URL (`http://127.0.0.1:PORT/examples`).
 pub const REPO_NAME: &str = "examples";
 
-/// Why the demo environment could not start.
+/// Why the demo environment could not start. Wrapped errors are part of the message, not
+/// a `source()` chain, so `{:#}` does not print them twice.
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
     /// The data directory (or a file in it) cannot be used.
@@ -50,13 +51,13 @@ pub enum UpError {
     },
     /// The sandbox cluster did not start.
     #[error("sandbox cluster: {0}")]
-    Sandbox(#[from] tiphys_sandbox::Error),
+    Sandbox(tiphys_sandbox::Error),
     /// The git server did not start.
-    #[error(transparent)]
-    Git(#[from] tiphys_git::GitError),
+    #[error("{0}")]
+    Git(tiphys_git::GitError),
     /// The sandbox could not be reached through its kubeconfig.
     #[error("connecting to the sandbox: {0}")]
-    Cluster(#[from] tiphys_kube::Error),
+    Cluster(tiphys_kube::Error),
     /// An installation object or Application could not be applied.
     #[error("applying {object}: {message}")]
     Bootstrap {
@@ -67,7 +68,7 @@ pub enum UpError {
     },
     /// The controller did not start.
     #[error("controller: {0}")]
-    Controller(#[from] tiphys_controller::ControllerError),
+    Controller(tiphys_controller::ControllerError),
 }
 
 /// How to run the demo environment.
@@ -213,14 +214,16 @@ pub async fn start(config: UpConfig) -> Result<Environment, UpError> {
         data_dir: Some(layout.cluster()),
         ..SandboxConfig::default()
     })
-    .await?;
-    sandbox.write_kubeconfig(&layout.kubeconfig())?;
+    .await
+    .map_err(UpError::Sandbox)?;
+    sandbox.write_kubeconfig(&layout.kubeconfig()).map_err(UpError::Sandbox)?;
     remembered.token = Some(sandbox.token().to_string());
     remembered.api_port = sandbox.url().rsplit(':').next().and_then(|p| p.parse().ok());
 
     mkdir(&layout.git_root())?;
     let git =
-        GitHttpServer::start(loopback(config.git_port.or(remembered.git_port)), &layout.git_root(), None)?;
+        GitHttpServer::start(loopback(config.git_port.or(remembered.git_port)), &layout.git_root(), None)
+            .map_err(UpError::Git)?;
     remembered.git_port = Some(git.addr().port());
     let repo_url = git.url(REPO_NAME);
     if !repo::exists(&layout.repo()) {
@@ -229,7 +232,8 @@ pub async fn start(config: UpConfig) -> Result<Environment, UpError> {
     }
 
     let kubeconfig = sandbox.kubeconfig();
-    let cluster = tiphys_kube::Cluster::from_kubeconfig_text(&kubeconfig, None).await?;
+    let cluster =
+        tiphys_kube::Cluster::from_kubeconfig_text(&kubeconfig, None).await.map_err(UpError::Cluster)?;
     bootstrap::install(&cluster, &repo_url, Duration::from_secs(20)).await?;
 
     mkdir(&layout.controller())?;
@@ -242,7 +246,8 @@ pub async fn start(config: UpConfig) -> Result<Environment, UpError> {
         leader_election: false,
         identity: "tiphys-up".to_string(),
     })
-    .await?;
+    .await
+    .map_err(UpError::Controller)?;
     if let Some(addr) = controller.addr() {
         remembered.metrics_port = Some(addr.port());
     }

@@ -55,9 +55,10 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         println!("  kubectl get applications -n {NAMESPACE} -w");
         println!();
         println!("example repository: {} (read-only over HTTP)", env.repo_url());
-        println!("  change an app:  cd {} && edit guestbook/*.yaml && git commit -am 'my change'", repo.display());
+        println!("  working tree:   {}", repo.display());
+        println!("  change an app:  edit a file there, then git commit -am 'my change'");
         println!("  or push to it:  git clone {} my-clone && cd my-clone && ... && git push", repo.display());
-        println!("  changes are picked up at the next refresh (timeout.reconciliation in argocd-cm)");
+        println!("  the controller notices new commits and syncs them (automated, with prune and self-heal)");
         println!(
             "  sync by hand:   kubectl patch application guestbook -n {NAMESPACE} --type merge -p '{{\"operation\":{{\"initiatedBy\":{{\"username\":\"you\"}},\"sync\":{{}}}}}}'"
         );

@@ -1,6 +1,8 @@
 //! `tiphys up` end to end: the real binary as a child process, checked with the real
-//! `kubectl` through the kubeconfig it prints; SIGINT stops it with exit 0, and a restart with
-//! the same `--data` finds the same objects and the same repository.
+//! `kubectl` through the kubeconfig it prints: every example app (and the app-of-apps
+//! children) reaches Synced/Healthy, a commit in the printed working tree is deployed, metrics
+//! are served; SIGINT stops it with exit 0, and a restart with the same `--data` finds the same
+//! objects and the same repository.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -117,6 +119,54 @@ fn git_ls_remote(url: &str) -> String {
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
 }
 
+/// Every Application `tiphys up` ends up with: the six registered and app-of-apps' two children.
+const ALL_APPS: [&str; 8] = [
+    "aoa-guestbook",
+    "aoa-helm-guestbook",
+    "app-of-apps",
+    "guestbook",
+    "helm-guestbook",
+    "jsonnet-guestbook",
+    "kustomize-guestbook",
+    "waves-hooks",
+];
+
+/// Polls `check` every half second until it returns `None` (done) or `limit` passes; the
+/// panic shows the last answer.
+fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> Option<String>) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let Some(pending) = check() else { return };
+        assert!(std::time::Instant::now() < deadline, "{what}: not within {limit:?}; last: {pending}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// `None` when every app is Synced and Healthy, else who is not.
+fn not_synced_healthy(kubeconfig: &str) -> Option<String> {
+    let template =
+        r#"{range .items[*]}{.metadata.name} {.status.sync.status} {.status.health.status}{"\n"}{end}"#;
+    let out =
+        kubectl(kubeconfig, &["get", "applications", "-n", "argocd", "-o", &format!("jsonpath={template}")]);
+    let lagging: Vec<&str> = ALL_APPS
+        .iter()
+        .copied()
+        .filter(|app| !out.lines().any(|l| l == format!("{app} Synced Healthy")))
+        .collect();
+    if lagging.is_empty() { None } else { Some(format!("{lagging:?} in\n{out}")) }
+}
+
+fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_once('/').expect("a path");
+    let mut conn = std::net::TcpStream::connect(host).expect("metrics endpoint accepts connections");
+    write!(conn, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut body = String::new();
+    conn.read_to_string(&mut body).unwrap();
+    body
+}
+
 #[test]
 fn up_registers_the_examples_stops_on_sigint_and_resumes_from_data() {
     let data = tempfile::tempdir().unwrap();
@@ -141,8 +191,40 @@ fn up_registers_the_examples_stops_on_sigint_and_resumes_from_data() {
     let cm = kubectl(&kubeconfig, &["get", "configmap", "argocd-cm", "-n", "argocd", "-o", "json"]);
     assert!(cm.contains("resource.customizations.health.argoproj.io_Application"), "{cm}");
     kubectl(&kubeconfig, &["get", "appproject", "default", "-n", "argocd"]);
+    assert_eq!(git_ls_remote(&repo_url).len(), 40);
+    wait_until("all apps Synced/Healthy", Duration::from_secs(180), || not_synced_healthy(&kubeconfig));
+    let metrics = http_get(&up.printed("metrics:"));
+    assert!(metrics.contains("argocd_app_info{"), "{metrics}");
+
+    // A commit in the printed working tree is deployed.
+    let work = up.printed("  working tree:");
+    let manifest = Path::new(&work).join("guestbook/guestbook-ui-deployment.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("replicas: 1", "replicas: 2")).unwrap();
+    let committed = Command::new("git")
+        .current_dir(&work)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t.invalid",
+            "commit",
+            "--quiet",
+            "-am",
+            "two replicas",
+        ])
+        .status()
+        .unwrap();
+    assert!(committed.success());
+    wait_until("the committed replica count", Duration::from_secs(120), || {
+        let replicas = kubectl(
+            &kubeconfig,
+            &["get", "deployment", "guestbook-ui", "-n", "guestbook", "-o", "jsonpath={.spec.replicas}"],
+        );
+        (replicas != "2").then_some(replicas)
+    });
     let commit = git_ls_remote(&repo_url);
-    assert_eq!(commit.len(), 40, "{commit}");
+
     // A marker object the restart must still find.
     kubectl(&kubeconfig, &["create", "configmap", "marker", "-n", "argocd", "--from-literal=k=v"]);
     up.interrupt();
@@ -151,10 +233,13 @@ fn up_registers_the_examples_stops_on_sigint_and_resumes_from_data() {
     assert_eq!(again.kubeconfig(), kubeconfig);
     assert_eq!(again.printed("example repository:"), repo_url, "the repository URL is kept");
     assert_eq!(again.printed("sandbox cluster:"), api, "the API server address is kept");
-    assert_eq!(application_names(&kubeconfig), names);
+    assert_eq!(application_names(&kubeconfig), ALL_APPS, "the registered apps and the children");
     let marker =
         kubectl(&kubeconfig, &["get", "configmap", "marker", "-n", "argocd", "-o", "jsonpath={.data.k}"]);
     assert_eq!(marker, "v");
-    assert_eq!(git_ls_remote(&repo_url), commit, "the repository is not rewritten");
+    assert_eq!(git_ls_remote(&repo_url), commit, "the repository is kept as the user left it");
+    wait_until("all apps Synced/Healthy after the restart", Duration::from_secs(120), || {
+        not_synced_healthy(&kubeconfig)
+    });
     again.interrupt();
 }
