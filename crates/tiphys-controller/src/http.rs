@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use tiphys_resource::ResourceKey;
-use tiphys_webhook::{EventMatcher, Received, WebhookSecrets};
+use tiphys_webhook::{DEFAULT_MAX_PAYLOAD_BYTES, EventMatcher, Received, WebhookSecrets};
 
 use crate::queue::Level;
 use crate::runtime::Controller;
@@ -24,6 +24,11 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/webhook", post(webhook))
+        // The webhook crate enforces argocd's payload cap itself; axum's 2 MB default would
+        // refuse big pushes first.
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(DEFAULT_MAX_PAYLOAD_BYTES).unwrap_or(usize::MAX).saturating_add(1),
+        ))
         .with_state(controller)
 }
 
@@ -41,10 +46,19 @@ async fn metrics(State(controller): State<Arc<Controller>>) -> (StatusCode, Head
 
 fn webhook_secrets(controller: &Controller) -> Result<WebhookSecrets, String> {
     let key = ResourceKey::new("", "Secret", &controller.namespace, "argocd-secret");
-    match controller.control().index().get(&key) {
-        Some(secret) => WebhookSecrets::from_secret(&secret.object()).map_err(|e| e.to_string()),
-        None => Ok(WebhookSecrets::default()),
+    let mut secrets = match controller.control().index().get(&key) {
+        Some(secret) => WebhookSecrets::from_secret(&secret.object()).map_err(|e| e.to_string())?,
+        None => WebhookSecrets::default(),
+    };
+    // argocd-cm `webhook.maxPayloadSizeMB`, capped by what the endpoint accepts at all.
+    let cm_key = ResourceKey::new("", "ConfigMap", &controller.namespace, "argocd-cm");
+    let configured = controller.control().index().get(&cm_key).and_then(|cm| {
+        cm.object()["data"]["webhook.maxPayloadSizeMB"].as_str().and_then(|v| v.trim().parse::<u64>().ok())
+    });
+    if let Some(mb) = configured {
+        secrets.max_payload_bytes = mb.saturating_mul(1024 * 1024).min(DEFAULT_MAX_PAYLOAD_BYTES);
     }
+    Ok(secrets)
 }
 
 async fn webhook(

@@ -193,6 +193,7 @@ impl Controller {
             return;
         }
         let now = Utc::now();
+        let level = self.effective_level(name, level);
         let AppComparison { comparison, destination, project } = self.compare(&app, level, None).await;
         let mut wanted = comparison.conditions.clone();
         if let (Some(project), Some(destination)) = (&project, &destination) {

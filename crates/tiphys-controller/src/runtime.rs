@@ -55,6 +55,7 @@ pub struct Controller {
     creds: RwLock<Arc<CredentialStore>>,
     intents: Mutex<HashMap<String, u64>>,
     operations: Mutex<HashSet<String>>,
+    last_hard: Mutex<HashMap<String, Instant>>,
     /// Becomes true when the controller must stop.
     pub stop: watch::Receiver<bool>,
     /// Whether this replica is the leader (always true without leader election).
@@ -111,6 +112,7 @@ impl Controller {
             creds: RwLock::new(Arc::new(CredentialStore::default())),
             intents: Mutex::new(HashMap::new()),
             operations: Mutex::new(HashSet::new()),
+            last_hard: Mutex::new(HashMap::new()),
             stop,
             leading,
         }
@@ -168,6 +170,22 @@ impl Controller {
     pub fn request(&self, name: &str, level: Level, delay: Duration) {
         lock(&self.queue).push(name.to_string(), level, Instant::now() + delay);
         self.wake.notify_one();
+    }
+
+    /// The level a refresh really runs at: a periodic refresh becomes hard once
+    /// `timeout.hard.reconciliation` has passed since the app's last hard refresh.
+    pub fn effective_level(&self, name: &str, level: Level) -> Level {
+        let now = Instant::now();
+        let mut last = lock(&self.last_hard);
+        let since = *last.entry(name.to_string()).or_insert(now);
+        let level = match self.snapshot().settings.periodic_hard_refresh() {
+            Some(period) if level == Level::Normal && now.duration_since(since) >= period => Level::Hard,
+            _ => level,
+        };
+        if level == Level::Hard {
+            last.insert(name.to_string(), now);
+        }
+        level
     }
 
     /// Schedules the next periodic refresh of `name`.

@@ -278,3 +278,28 @@ async fn app_of_apps_waves_wait_for_child_apps_to_become_healthy() {
         w.wait_app(name, "Synced/Healthy", WAIT, synced_healthy).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_webhook_secret_configured_an_unsigned_push_is_refused() {
+    let w = World::start(&[("app/cm.yaml", &configmap("settings", json!({"k": "v"})))], json!({})).await;
+    w.apply(
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "argocd-secret", "namespace": NS},
+        "stringData": {"webhook.github.secret": "s3cret"}}),
+    )
+    .await;
+    let url = w.repo_url();
+    let body = json!({"ref": "refs/heads/main", "repository": {"html_url": url.trim_end_matches(".git"),
+        "default_branch": "main"}, "commits": []})
+    .to_string();
+    let deadline = Instant::now() + WAIT;
+    // The controller sees the Secret through its cache: retry until it does.
+    loop {
+        let response = post_webhook(w.controller_addr(), "push", &body).await;
+        if response.starts_with("HTTP/1.1 401") {
+            assert!(response.contains("X-Hub-Signature-256"), "says what is missing: {response}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never refused: {response}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
