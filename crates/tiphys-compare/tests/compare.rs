@@ -771,3 +771,40 @@ fn credentials_come_from_repository_secrets() {
     assert!(!c.errored, "{:?}", c.conditions);
     assert_eq!(c.revisions, vec![sha]);
 }
+
+#[test]
+fn label_tracking_for_an_app_outside_the_control_namespace() {
+    let w = World::new();
+    let (_repo, _sha, mut a) = guestbook(&w);
+    a.metadata.namespace = Some("team".into());
+    let instance = tiphys_compare::app_instance_name("guestbook", "team", "argocd");
+    assert_eq!(instance, "team_guestbook");
+    let mut other = live_cm("prod");
+    other["metadata"]["annotations"] = json!({});
+    other["metadata"]["labels"] = json!({"app.kubernetes.io/instance": "billing"});
+    let mut cluster = Cluster::default();
+    cluster.untracked.insert(ResourceKey::new("", "ConfigMap", "prod", "settings"), other);
+    let mut project = w.project.clone();
+    project.spec.source_namespaces = Some(vec!["team".into()]);
+    let c = w.compare_with(&a, &[], &cluster, RefreshLevel::Normal, |i| {
+        i.tracking = TrackingConfig::new(TrackingMethod::Label, instance.clone());
+        i.project = Some(&project);
+    });
+    assert!(!c.errored, "{:?}", c.conditions);
+    let deploy = c.desired.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    assert_eq!(deploy["metadata"]["labels"]["app.kubernetes.io/instance"], "team_guestbook");
+    assert!(
+        deploy["metadata"].get("annotations").and_then(|a| a.get("argocd.argoproj.io/tracking-id")).is_none()
+    );
+    assert_eq!(
+        conditions_of(&c, "SharedResourceWarning"),
+        ["ConfigMap/settings is part of applications team_guestbook and billing"]
+    );
+
+    // Without sourceNamespaces the project refuses an app from another namespace.
+    let c = w.compare(&a, &[], &cluster, RefreshLevel::Normal);
+    assert_eq!(
+        conditions_of(&c, "InvalidSpecError"),
+        ["application 'guestbook' in namespace 'team' is not allowed to use project default"]
+    );
+}
