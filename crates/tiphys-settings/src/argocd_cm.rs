@@ -24,6 +24,10 @@ pub const DEFAULT_RECONCILIATION_TIMEOUT: Duration = Duration::from_secs(180);
 const RECONCILIATION_KEY: &str = "timeout.reconciliation";
 const JITTER_KEY: &str = "timeout.reconciliation.jitter";
 const HARD_RECONCILIATION_KEY: &str = "timeout.hard.reconciliation";
+
+/// argocd-cm keys users also put into argocd-cmd-params-cm by mistake (where upstream ignores
+/// them), so the other loader can say where they belong.
+pub(crate) const TIMEOUT_KEYS: [&str; 3] = [RECONCILIATION_KEY, JITTER_KEY, HARD_RECONCILIATION_KEY];
 const TRACKING_METHOD_KEY: &str = "application.resourceTrackingMethod";
 const INSTANCE_LABEL_KEY: &str = "application.instanceLabelKey";
 const INSTALLATION_ID_KEY: &str = "installationID";

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::argocd_cm::{Reader, SettingsProblem};
+use crate::argocd_cm::{ARGOCD_CM, Reader, SettingsProblem, TIMEOUT_KEYS};
 
 /// The name of the ConfigMap these parameters come from.
 pub const ARGOCD_CMD_PARAMS_CM: &str = "argocd-cmd-params-cm";
@@ -101,6 +101,9 @@ impl ControllerParams {
                 .map(|t| t.split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from).collect())
                 .unwrap_or_default(),
         };
+        for key in TIMEOUT_KEYS.into_iter().filter(|k| r.data.contains_key(*k)) {
+            r.problem(key, format!("this key is read from {ARGOCD_CM}, not from {ARGOCD_CMD_PARAMS_CM}; move it there (it is ignored here)"));
+        }
         (params, r.problems)
     }
 }
