@@ -295,7 +295,8 @@ pub struct Comparison {
     pub revisions: Vec<String>,
     /// The sources compared.
     pub sources: Vec<ApplicationSource>,
-    /// Desired objects (namespace defaulted, tracking set): what a sync applies.
+    /// Desired objects (namespace defaulted, tracking set; with `RespectIgnoreDifferences=true`
+    /// ignored fields carry their live values): what a sync applies.
     pub desired: Vec<Value>,
     /// Live objects compared (tracked, plus untracked ones at desired keys).
     pub live: Vec<Value>,
@@ -695,6 +696,18 @@ impl Comparer {
         out.summary = summary::summarize(live.iter());
         out.resources = statuses;
         out.sync.status = Some(if synced { SYNCED } else { OUT_OF_SYNC }.to_string());
+        let mut desired = desired;
+        if respects_ignore_differences(input.app) {
+            // What a sync applies keeps the live values of ignored fields (upstream applies
+            // this to the sync's targets, after the comparison).
+            for d in &mut desired {
+                if let Some(l) = key_of(d).and_then(|k| live_by_key.get(&k))
+                    && let Ok(kept) = differ.respect_ignore_differences(d, l, ns)
+                {
+                    *d = kept;
+                }
+            }
+        }
         out.desired = desired;
         out.live = live;
         out.diffs = diffs;
@@ -768,6 +781,14 @@ fn resource_status(obj: &Value, gvk: &tiphys_resource::GroupVersionKind, hook: b
         hook: hook.then_some(true),
         ..ResourceStatus::default()
     }
+}
+
+/// `RespectIgnoreDifferences=true` among the app's or its pending operation's sync options.
+fn respects_ignore_differences(app: &Application) -> bool {
+    let from_spec = app.spec.sync_policy.as_ref().and_then(|p| p.sync_options.as_ref());
+    let from_operation =
+        app.operation.as_ref().and_then(|o| o.sync.as_ref()).and_then(|s| s.sync_options.as_ref());
+    from_spec.into_iter().chain(from_operation).flatten().any(|o| o.trim() == "RespectIgnoreDifferences=true")
 }
 
 /// Whether `status.sync.comparedTo` recorded exactly these sources.

@@ -303,6 +303,19 @@ fn drift_is_out_of_sync_unless_ignored() {
         c.sync.compared_to.as_ref().and_then(|t| t.ignore_differences.as_ref()).map(Vec::len),
         Some(2)
     );
+    let replicas = |c: &Comparison| {
+        c.desired.iter().find(|o| o["kind"] == "Deployment").unwrap()["spec"]["replicas"].clone()
+    };
+    assert_eq!(replicas(&c), json!(2), "a sync applies Git's value unless told otherwise");
+
+    // RespectIgnoreDifferences: a sync would keep the live value of the ignored field.
+    a.spec.sync_policy =
+        Some(serde_json::from_value(json!({"syncOptions": ["RespectIgnoreDifferences=true"]})).unwrap());
+    let c = w.compare(&a, &live, &Cluster::default(), RefreshLevel::Normal);
+    assert_eq!(status(&c), ("Synced", "Healthy"));
+    assert_eq!(replicas(&c), json!(5));
+    let cm = c.desired.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    assert_eq!(cm["data"]["mode"], "debug");
 }
 
 #[test]
