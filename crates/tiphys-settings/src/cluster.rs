@@ -248,6 +248,20 @@ impl ClusterSecret {
         })
     }
 
+    /// Whether the controller may manage objects in `namespace` on this cluster (`""` for
+    /// cluster-scoped objects): a Secret listing `namespaces` limits it to those, and to
+    /// cluster-scoped objects only with `clusterResources: "true"`.
+    pub fn allows(&self, namespace: &str) -> bool {
+        if self.namespaces.is_empty() {
+            return true;
+        }
+        if namespace.is_empty() {
+            self.cluster_resources
+        } else {
+            self.namespaces.iter().any(|n| n == namespace)
+        }
+    }
+
     /// A kubeconfig (one cluster, user and context, all named after the cluster) with this
     /// cluster's server, TLS settings and credentials, for any kubeconfig-reading client.
     pub fn kubeconfig(&self) -> String {
@@ -436,6 +450,24 @@ mod tests {
             json!({"server": b64("https://a"), "config": b64(r#"{"awsAuthConfig":{}}"#)}),
         ));
         assert!(unsupported.unwrap_err().to_string().contains("not supported yet"));
+    }
+
+    #[test]
+    fn namespace_scoped_clusters_limit_what_is_managed() {
+        let open = ClusterSecret::from_secret(&secret(json!({"server": b64("https://a")}))).unwrap();
+        assert!(open.allows("any") && open.allows(""));
+        let scoped = ClusterSecret::from_secret(&secret(
+            json!({"server": b64("https://a"), "namespaces": b64("a,b")}),
+        ))
+        .unwrap();
+        assert!(scoped.allows("a") && scoped.allows("b"));
+        assert!(!scoped.allows("c"));
+        assert!(!scoped.allows(""), "cluster-scoped objects need clusterResources");
+        let with_cluster = ClusterSecret::from_secret(&secret(
+            json!({"server": b64("https://a"), "namespaces": b64("a"), "clusterResources": b64("true")}),
+        ))
+        .unwrap();
+        assert!(with_cluster.allows("") && !with_cluster.allows("b"));
     }
 
     #[test]
