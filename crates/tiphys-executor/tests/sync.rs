@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Sync, context, get, key, run, summary, sync, world, yaml};
+use support::{Sync, assert_result, config_map, context, get, key, run, summary, sync, world, yaml};
 use tiphys_executor::{Execution, Progress};
 use tiphys_health::HOOK_FINALIZER;
 use tiphys_resource::annotations::LAST_APPLIED;
@@ -122,7 +122,7 @@ data: {a: "1"}
     let (execution, ok, message) = sync(&w, &Sync::new(desired), &[]).await;
     assert!(!ok, "{message}");
     assert!(message.contains("batch/Job/default/check"), "{message}");
-    assert!(summary(&execution).contains(&"Job/check PostSync Failed -".to_string()));
+    assert_result(&execution, "Job/check PostSync Failed -");
     assert!(get(&w, &key("batch", "Job", "default", "check")).await.is_none(), "HookFailed deleted it");
 
     let crashing = yaml(
@@ -154,7 +154,7 @@ data: {a: "1"}
     let (execution, ok, message) = sync(&w, &Sync::new(crashing), &[]).await;
     assert!(!ok, "{message}");
     assert!(message.starts_with("one or more synchronization tasks completed unsuccessfully"), "{message}");
-    assert!(summary(&execution).contains(&"Deployment/crashy Sync Failed Synced".to_string()));
+    assert_result(&execution, "Deployment/crashy Sync Failed Synced");
     assert!(get(&w, &key("", "ConfigMap", "default", "after")).await.is_none(), "wave 1 never ran");
     w.sandbox.shutdown().await;
 }
@@ -162,28 +162,11 @@ data: {a: "1"}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_deletes_extraneous_objects_only_when_asked_and_prune_last_goes_last() {
     let w = world().await;
-    let old = yaml(
-        r#"
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: old}
-data: {a: "1"}
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: old-last
-  annotations: {argocd.argoproj.io/sync-options: PruneLast=true}
-data: {a: "1"}
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kept
-  annotations: {argocd.argoproj.io/sync-options: Prune=false}
-data: {a: "1"}
-"#,
-    );
+    let old = vec![
+        config_map("old", None),
+        config_map("old-last", Some("PruneLast=true")),
+        config_map("kept", Some("Prune=false")),
+    ];
     let (_, ok, message) = sync(&w, &Sync::new(old), &[]).await;
     assert!(ok, "{message}");
     let extraneous = [
@@ -191,7 +174,7 @@ data: {a: "1"}
         key("", "ConfigMap", "default", "old-last"),
         key("", "ConfigMap", "default", "kept"),
     ];
-    let desired = yaml("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new}\ndata: {a: '1'}\n");
+    let desired = vec![config_map("new", None)];
 
     let (execution, ok, message) = sync(&w, &Sync::new(desired.clone()), &extraneous).await;
     assert!(ok, "{message}");
@@ -234,7 +217,7 @@ data: {a: "1"}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_namespace_with_managed_metadata_new_and_existing() {
     let w = world().await;
-    let desired = yaml("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n");
+    let desired = vec![config_map("c", None)];
     let mut s = Sync::new(desired);
     s.namespace = "fresh".into();
     s.options = vec!["CreateNamespace=true"];
@@ -277,28 +260,11 @@ async fn create_namespace_with_managed_metadata_new_and_existing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_side_server_side_and_replace_strategies() {
     let w = world().await;
-    let desired = yaml(
-        r#"
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: csa}
-data: {a: "1"}
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: ssa
-  annotations: {argocd.argoproj.io/sync-options: ServerSideApply=true}
-data: {a: "1"}
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: replaced
-  annotations: {argocd.argoproj.io/sync-options: Replace=true}
-data: {a: "1"}
-"#,
-    );
+    let desired = vec![
+        config_map("csa", None),
+        config_map("ssa", Some("ServerSideApply=true")),
+        config_map("replaced", Some("Replace=true")),
+    ];
     let (execution, ok, message) = sync(&w, &Sync::new(desired.clone()), &[]).await;
     assert!(ok, "{message}");
     let csa = get(&w, &key("", "ConfigMap", "default", "csa")).await.expect("csa");
@@ -409,11 +375,7 @@ async fn a_restarted_execution_finishes_without_re_running_a_finished_hook() {
     let migrate = get(&w, &key("batch", "Job", "default", "db-migrate")).await.expect("hook kept");
     assert_eq!(migrate["metadata"]["uid"], uid, "the finished PreSync hook was not re-created");
     assert!(get(&w, &key("apps", "Deployment", "default", "my-app")).await.is_some(), "Sync phase ran");
-    assert!(
-        summary(&resumed).contains(&"Job/smoke-test PostSync Succeeded -".to_string()),
-        "{:?}",
-        summary(&resumed)
-    );
+    assert_result(&resumed, "Job/smoke-test PostSync Succeeded -");
     w.sandbox.shutdown().await;
 }
 
@@ -464,5 +426,82 @@ data: {a: "1"}
     }
     assert!(get(&w, &key("", "ConfigMap", "default", "never")).await.is_none());
     assert_eq!(summary(&execution), vec!["Pod/forever PreSync Failed -"]);
+    w.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_replace_recreates_and_skip_dry_run_defers_a_missing_kind_to_the_apply() {
+    let w = world().await;
+    let forced = vec![config_map("forced", Some("Replace=true,Force=true"))];
+    let (_, ok, message) = sync(&w, &Sync::new(forced.clone()), &[]).await;
+    assert!(ok, "{message}");
+    let uid = get(&w, &key("", "ConfigMap", "default", "forced")).await.expect("created")["metadata"]["uid"]
+        .clone();
+    let (execution, ok, message) = sync(&w, &Sync::new(forced), &[]).await;
+    assert!(ok, "{message}");
+    let again = get(&w, &key("", "ConfigMap", "default", "forced")).await.expect("re-created");
+    assert_ne!(again["metadata"]["uid"], uid, "Force=true with Replace deletes and re-creates");
+    assert_eq!(execution.results()[0].message.as_deref(), Some("configmap/forced replaced"));
+
+    let missing = yaml(
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: before-gadget}
+data: {a: "1"}
+---
+apiVersion: example.com/v1
+kind: Gadget
+metadata:
+  name: g
+  annotations: {argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true}
+"#,
+    );
+    let (execution, ok, message) = sync(&w, &Sync::new(missing), &[]).await;
+    assert!(!ok);
+    assert!(message.starts_with("one or more objects failed to apply, reason: "), "{message}");
+    assert!(message.contains("Gadget"), "{message}");
+    assert!(get(&w, &key("", "ConfigMap", "default", "before-gadget")).await.is_some(), "the dry run passed");
+    assert_result(&execution, "Gadget/g Sync Failed SyncFailed");
+    w.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_deletion_plan_runs_pre_delete_hooks_then_deletes_and_keeps_delete_false() {
+    let w = world().await;
+    let objects = vec![config_map("gone", None), config_map("kept", Some("Delete=false"))];
+    let (_, ok, message) = sync(&w, &Sync::new(objects), &[]).await;
+    assert!(ok, "{message}");
+    let hooks = yaml(
+        r#"
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: cleanup
+  annotations: {argocd.argoproj.io/hook: PreDelete}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox}]
+"#,
+    );
+    let live = support::live_of(
+        &w,
+        &[key("", "ConfigMap", "default", "gone"), key("", "ConfigMap", "default", "kept")],
+    )
+    .await;
+    let plan = tiphys_sync::plan_deletion(&hooks, &live, "default", &Default::default(), "foreground")
+        .expect("plan");
+    let mut s = Sync::new(hooks);
+    s.namespace = "default".into();
+    let mut execution = Execution::new(plan, context(&s), None);
+    let (ok, message) = run(&w, &mut execution).await;
+    assert!(ok, "{message}: {:#?}", execution.results());
+    assert!(get(&w, &key("", "ConfigMap", "default", "gone")).await.is_none(), "deleted");
+    assert!(get(&w, &key("", "ConfigMap", "default", "kept")).await.is_some(), "Delete=false keeps it");
+    let summary = summary(&execution);
+    assert_eq!(summary[0], "Job/cleanup PreDelete Succeeded -", "{summary:?}");
     w.sandbox.shutdown().await;
 }

@@ -156,3 +156,19 @@ pub fn summary(execution: &Execution) -> Vec<String> {
         })
         .collect()
 }
+
+/// Asserts that one result line (as [`summary`] writes it) is present.
+pub fn assert_result(execution: &Execution, line: &str) {
+    let lines = summary(execution);
+    assert!(lines.iter().any(|l| l == line), "{line:?} not among the results {lines:#?}");
+}
+
+/// A ConfigMap `{a: "1"}`, with `argocd.argoproj.io/sync-options` when given.
+pub fn config_map(name: &str, sync_options: Option<&str>) -> Value {
+    let mut cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}});
+    if let Some(options) = sync_options {
+        cm["metadata"]["annotations"] =
+            serde_json::json!({ tiphys_resource::annotations::SYNC_OPTIONS: options });
+    }
+    cm
+}
