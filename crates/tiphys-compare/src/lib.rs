@@ -334,6 +334,7 @@ pub struct Comparer {
     renders: RenderCache,
     refs: refs::RefCache,
     source_types: Mutex<HashMap<RenderKey, SourceType>>,
+    epochs: Mutex<HashMap<(String, String), u64>>,
 }
 
 fn is_hook(obj: &Value) -> bool {
@@ -350,6 +351,7 @@ impl Comparer {
             renders: RenderCache::new(config.render_cache_capacity),
             refs: refs::RefCache::new(config.ref_ttl),
             source_types: Mutex::new(HashMap::new()),
+            epochs: Mutex::new(HashMap::new()),
             config,
         }
     }
@@ -371,6 +373,27 @@ impl Comparer {
         }
     }
 
+    fn app_id(app: &Application) -> (String, String) {
+        (app.metadata.namespace.clone().unwrap_or_default(), app.metadata.name.clone().unwrap_or_default())
+    }
+
+    /// The app's render generation: part of every render key, bumped by a hard refresh, so
+    /// a hard refresh renders afresh and the Normal refreshes after it reuse that render
+    /// (the older one ages out of the cache).
+    fn epoch(&self, app: &Application) -> u64 {
+        self.epochs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&Self::app_id(app))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn bump_epoch(&self, app: &Application) {
+        *self.epochs.lock().unwrap_or_else(PoisonError::into_inner).entry(Self::app_id(app)).or_insert(0) +=
+            1;
+    }
+
     fn source_type_of(&self, key: &RenderKey) -> Option<SourceType> {
         self.source_types.lock().unwrap_or_else(PoisonError::into_inner).get(key).copied()
     }
@@ -387,6 +410,8 @@ impl Comparer {
     /// Compares one Application. Never panics; every failure becomes a condition and, when
     /// the desired state is unknown, [`Comparison::errored`].
     pub fn compare(&self, input: &CompareInput<'_>) -> Comparison {
+        let _span =
+            tracing::debug_span!("compare", app = input.app_name(), refresh = ?input.refresh).entered();
         let sources: Vec<ApplicationSource> = match input.sources {
             Some(s) => s.to_vec(),
             None => input.app.spec.effective_sources().into_iter().cloned().collect(),
@@ -407,7 +432,11 @@ impl Comparer {
         if !invalid.is_empty() {
             out.conditions = invalid.into_iter().map(|m| (INVALID_SPEC_ERROR.to_string(), m)).collect();
             out.errored = true;
+            tracing::debug!(conditions = ?out.conditions, "invalid spec");
             return out;
+        }
+        if input.refresh == RefreshLevel::Hard {
+            self.bump_epoch(input.app);
         }
         let project = input.project.map(|p| &p.spec);
         let scope_lookup = input.lookup;
@@ -444,6 +473,13 @@ impl Comparer {
         } else {
             out.sync.revision = out.revisions.first().cloned();
         }
+        tracing::debug!(
+            sync = out.sync.status.as_deref(),
+            health = out.health.status.as_deref(),
+            resources = out.resources.len(),
+            errored = out.errored,
+            "compared"
+        );
         out
     }
 

@@ -135,6 +135,8 @@ impl Comparer {
             extra.update([0]);
         }
         extra.update(format!("{:?}", input.render.plugins));
+        // A hard refresh starts a new generation of this app's renders (see Comparer::epoch).
+        extra.update(self.epoch(input.app).to_le_bytes());
         let key = RenderKey::new(
             &tiphys_git::normalize(target.repo),
             &target.sha,
@@ -159,14 +161,10 @@ impl Comparer {
                 }
             }
         };
-        let objects = if input.refresh == RefreshLevel::Hard {
-            run().map(Arc::new)
-        } else {
-            match self.renders.get_or_render(&key, run) {
-                // A hit whose source type was forgotten: render once more to learn it.
-                Ok(_) if rendered_type.get().is_none() && known_type.is_none() => run().map(Arc::new),
-                other => other,
-            }
+        let objects = match self.renders.get_or_render(&key, run) {
+            // A hit whose source type was forgotten: render once more to learn it.
+            Ok(_) if rendered_type.get().is_none() && known_type.is_none() => run().map(Arc::new),
+            other => other,
         };
         let objects = match objects {
             Ok(o) => o,

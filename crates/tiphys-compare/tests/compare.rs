@@ -570,7 +570,11 @@ fn compare_only_makes_no_git_call_and_refs_are_cached() {
     assert_eq!(c.revisions, vec![second]);
     let after = w.comparer.stats();
     assert_eq!(after.ls_remotes, before.ls_remotes + 1);
-    assert_eq!(after.render_hits, before.render_hits);
+    assert_eq!((after.render_hits, after.render_misses), (before.render_hits, before.render_misses + 1));
+    // ... and the Normal refreshes after it reuse that fresh render.
+    w.compare(&a, &[], &cluster, RefreshLevel::Normal);
+    let last = w.comparer.stats();
+    assert_eq!((last.render_hits, last.render_misses), (after.render_hits + 1, after.render_misses));
 }
 
 #[test]
