@@ -5,7 +5,9 @@
 //! GitOps logic lives here.
 
 mod admin;
+mod controller;
 mod helm;
+mod lifecycle;
 mod output;
 mod render;
 mod sandbox;
@@ -27,6 +29,8 @@ struct Cli {
 enum Command {
     /// Administrative and offline commands (CRDs, validation, ...).
     Admin(admin::AdminArgs),
+    /// The application controller: keeps Applications in sync with Git (against any kubeconfig).
+    Controller(controller::ControllerArgs),
     /// Helm-compatible chart rendering (`helm template`), in-process.
     Helm(helm::HelmArgs),
     /// Render one source (directory, Jsonnet, Kustomize, plugin) at a revision and print the manifests.
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Admin(args) => admin::run(args),
+        Command::Controller(args) => controller::run(args),
         Command::Helm(args) => helm::run(args),
         Command::Render(args) => render::run(*args),
         Command::Sandbox(args) => sandbox::run(args),
