@@ -825,3 +825,66 @@ fn label_tracking_for_an_app_outside_the_control_namespace() {
         ["application 'guestbook' in namespace 'team' is not allowed to use project default"]
     );
 }
+
+mod random_live {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn annotations() -> impl Strategy<Value = Value> {
+        prop::collection::btree_map(
+            prop_oneof![
+                Just("argocd.argoproj.io/tracking-id".to_string()),
+                Just("argocd.argoproj.io/compare-options".to_string()),
+                Just("argocd.argoproj.io/hook".to_string()),
+                Just("argocd.argoproj.io/sync-wave".to_string()),
+                Just("kubectl.kubernetes.io/last-applied-configuration".to_string()),
+                Just("argocd.argoproj.io/ignore-healthcheck".to_string()),
+            ],
+            prop_oneof![
+                Just("guestbook:/ConfigMap:prod/settings".to_string()),
+                Just("IgnoreExtraneous".to_string()),
+                Just("PreSync".to_string()),
+                Just("{\"not\": json".to_string()),
+                "[a-z0-9:/{}\",-]{0,16}",
+            ],
+            0..4,
+        )
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+    }
+
+    fn live_object() -> impl Strategy<Value = Value> {
+        (
+            prop_oneof![Just("v1"), Just("apps/v1"), Just("batch/v1"), Just("example.com/v1"), Just("")],
+            prop_oneof![Just("ConfigMap"), Just("Deployment"), Just("Job"), Just("Pod"), Just("Widget"), Just("")],
+            prop_oneof![Just("settings"), Just("web"), Just("x"), Just("")],
+            prop_oneof![Just(None), Just(Some("prod")), Just(Some("other"))],
+            annotations(),
+            prop_oneof![
+                Just(json!({})),
+                Just(json!({"replicas": "two"})),
+                Just(json!({"replicas": 2, "selector": {"matchLabels": {"app": "web"}}})),
+                Just(json!([1, 2])),
+            ],
+            prop_oneof![Just(Value::Null), Just(json!({"readyReplicas": 1})), Just(json!({"phase": 7}))],
+        )
+            .prop_map(|(api, kind, name, ns, annotations, spec, status)| {
+                let mut meta = json!({"name": name, "annotations": annotations});
+                if let Some(ns) = ns {
+                    meta["namespace"] = json!(ns);
+                }
+                json!({"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec, "status": status, "data": {"mode": "prod"}})
+            })
+    }
+
+    #[test]
+    fn arbitrary_live_objects_never_panic() {
+        let w = World::new();
+        let (_repo, _sha, a) = guestbook(&w);
+        let cluster = Cluster::default();
+        proptest!(ProptestConfig::with_cases(48), |(live in prop::collection::vec(live_object(), 0..5))| {
+            let c = w.compare(&a, &live, &cluster, RefreshLevel::Normal);
+            prop_assert!(!c.errored || !conditions_of(&c, "ComparisonError").is_empty());
+            prop_assert_eq!(c.diffs.len(), if c.errored { 0 } else { c.resources.len() });
+        });
+    }
+}
