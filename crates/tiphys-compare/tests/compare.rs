@@ -888,3 +888,26 @@ mod random_live {
         });
     }
 }
+
+#[test]
+fn server_side_diff_when_the_app_asks() {
+    let w = World::new();
+    let repo = w.repo("apps");
+    repo.commit(&[("app/cm.yaml", CM)], "one");
+    let mut a = app("guestbook", json!({"repoURL": w.daemon.url("apps"), "path": "app"}));
+    // Live: a key Git no longer has, applied earlier by Argo's field manager (no
+    // last-applied annotation: the object was applied server-side).
+    let mut live = live_cm("prod");
+    live["data"]["old"] = json!("x");
+    live["metadata"]["managedFields"] = json!([{
+        "manager": "argocd-controller", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:data": {"f:mode": {}, "f:old": {}}}
+    }]);
+    let live = [live];
+    let c = w.compare(&a, &live, &Cluster::default(), RefreshLevel::Normal);
+    assert_eq!(status(&c).0, "Synced", "client-side: nothing says the key was ours");
+    a.metadata.annotations =
+        Some([("argocd.argoproj.io/compare-options".to_string(), "ServerSideDiff=true".to_string())].into());
+    let c = w.compare(&a, &live, &Cluster::default(), RefreshLevel::Normal);
+    assert_eq!(status(&c).0, "OutOfSync", "server-side: applying Git would remove the key we own");
+}
