@@ -102,13 +102,14 @@ impl Executor {
         }
     }
 
-    /// Applies (or dry-runs) one task's object with its strategy.
+    /// Applies (or dry-runs) one task's object with its strategy. `describe`: the message is
+    /// shown (a dry run only validates otherwise, and skips the read that words it).
     pub(crate) async fn write_task(
         &self,
         task: &Task,
         object: &Value,
         (strategy, force): (ApplyStrategy, bool),
-        dry_run: bool,
+        (dry_run, describe): (bool, bool),
     ) -> Result<String, Error> {
         let name = kubectl_name(&task.key);
         let suffix = if dry_run { " (server dry run)" } else { "" };
@@ -118,7 +119,13 @@ impl Executor {
         if let Ok(gvk) = GroupVersionKind::of(object) {
             self.cluster.resolve(&gvk).await?;
         }
-        let before = self.retrying(|| self.cluster.get(&task.key)).await?;
+        // The read before the write decides Replace and tells "unchanged" from "configured";
+        // otherwise the plan's view of the live state (from the controller's cache) is enough
+        // to tell "created", which saves a request before the first write.
+        let read = strategy == ApplyStrategy::Replace
+            || (strategy == ApplyStrategy::ClientSideApply && (!dry_run || describe));
+        let before = if read { self.retrying(|| self.cluster.get(&task.key)).await? } else { None };
+        let existed = if read { before.is_some() } else { task.live_exists };
         let verb = match strategy {
             ApplyStrategy::Replace => self.replace(task, object, before.as_ref(), force, &options).await?,
             ApplyStrategy::ClientSideApply | ApplyStrategy::ServerSideApply => {
@@ -127,19 +134,15 @@ impl Executor {
                     _ => ApplyMode::ClientSide,
                 };
                 match self.retrying(|| self.cluster.apply(object, mode, &options)).await {
-                    Ok(after) => match (&before, mode) {
-                        (None, _) => "created",
-                        (Some(_), ApplyMode::ServerSide { .. }) => "serverside-applied",
-                        (Some(live), ApplyMode::ClientSide)
-                            if resource_version(live) == resource_version(&after) =>
-                        {
-                            "unchanged"
-                        }
-                        (Some(_), ApplyMode::ClientSide) => "configured",
-                    },
+                    Ok(_) if !existed => "created",
+                    Ok(_) if mode != ApplyMode::ClientSide => "serverside-applied",
+                    Ok(after) if before.as_ref().and_then(resource_version) == resource_version(&after) => {
+                        "unchanged"
+                    }
+                    Ok(_) => "configured",
                     // `--force`: an update the server refuses becomes delete and re-create.
                     Err(Error::Invalid { .. } | Error::Conflict { .. } | Error::FieldConflict { .. })
-                        if force && before.is_some() =>
+                        if force && existed =>
                     {
                         if !dry_run {
                             self.recreate(&task.key, object, &options).await?;

@@ -376,6 +376,7 @@ impl Execution {
             })
             .collect();
         let ctx = &self.ctx;
+        let dry_run_only = plan.dry_run;
         let checks = tasks.iter().copied().map(|i| {
             let task = &plan.tasks[i];
             let creates_namespace = &creates_namespace;
@@ -401,28 +402,28 @@ impl Execution {
                         )),
                     );
                 };
-                let outcome = match exec.write_task(task, &object, (strategy, force), true).await {
-                    Ok(message) => Ok(message),
-                    // The CRD comes with this sync, or the user said the kind may be missing.
-                    Err(Error::UnknownKind { .. })
-                        if crd_kinds.contains(&(task.key.group.clone(), task.key.kind.clone())) =>
-                    {
-                        Ok(String::new())
-                    }
-                    // The namespace comes with this sync.
-                    Err(Error::NotFound { .. }) if creates_namespace.contains(&task.key.namespace) => {
-                        Ok(String::new())
-                    }
-                    // `Force=true` re-creates what cannot be updated.
-                    Err(Error::Invalid { .. }) if force => Ok(String::new()),
-                    Err(e) => Err(e.to_string()),
-                };
+                let outcome =
+                    match exec.write_task(task, &object, (strategy, force), (true, dry_run_only)).await {
+                        Ok(message) => Ok(message),
+                        // The CRD comes with this sync, or the user said the kind may be missing.
+                        Err(Error::UnknownKind { .. })
+                            if crd_kinds.contains(&(task.key.group.clone(), task.key.kind.clone())) =>
+                        {
+                            Ok(String::new())
+                        }
+                        // The namespace comes with this sync.
+                        Err(Error::NotFound { .. }) if creates_namespace.contains(&task.key.namespace) => {
+                            Ok(String::new())
+                        }
+                        // `Force=true` re-creates what cannot be updated.
+                        Err(Error::Invalid { .. }) if force => Ok(String::new()),
+                        Err(e) => Err(e.to_string()),
+                    };
                 (i, outcome)
             }
         });
         let outcomes: Vec<(usize, Result<String, String>)> =
             futures::stream::iter(checks).buffered(exec.config.concurrency.max(1)).collect().await;
-        let dry_run_only = self.op.plan().dry_run;
         for (i, outcome) in outcomes {
             match outcome {
                 Ok(message) => {
@@ -460,8 +461,10 @@ impl Execution {
                 if task.hook.is_some() {
                     with_hook_finalizer(&mut object);
                 }
-                let outcome =
-                    exec.write_task(task, &object, (strategy, force), false).await.map_err(|e| e.to_string());
+                let outcome = exec
+                    .write_task(task, &object, (strategy, force), (false, true))
+                    .await
+                    .map_err(|e| e.to_string());
                 (i, outcome)
             }
         });
