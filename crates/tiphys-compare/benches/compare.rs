@@ -2,7 +2,8 @@
 //! 3 ConfigMaps) with warm caches, the figure behind the controller's target of 1,000 apps ×
 //! 10 resources refreshed in ≤ 2 CPU-seconds (≤ 2 ms per app). The repository is served by a
 //! real `git daemon` on loopback; live objects are the desired ones as an API server returns
-//! them (server metadata, defaults, status), so the app is Synced and Healthy.
+//! them (server metadata, defaults, status), so the app is Synced and Healthy. The app has
+//! two ignoreDifferences rules (one jq path expression, one JSON pointer), as many apps do.
 //!
 //! - `compare_only`: a live-state change (no git call, render cache hit);
 //! - `normal`: the periodic refresh (ref cache within its TTL, render cache hit).
@@ -116,6 +117,8 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
     let mut app: Application = serde_json::from_value(json!({
         "metadata": {"name": "bench", "namespace": "argocd"},
         "spec": {"project": "default", "source": {"repoURL": daemon.url("apps"), "path": "app", "targetRevision": "main"},
+                 "ignoreDifferences": [{"group": "apps", "kind": "Deployment", "jqPathExpressions": [".spec.replicas"]},
+                                       {"kind": "ConfigMap", "jsonPointers": ["/data/LOG_LEVEL"]}],
                  "destination": {"server": "https://kubernetes.default.svc", "namespace": "bench"}}
     }))
     .unwrap_or_else(|e| panic!("app: {e}"));

@@ -335,6 +335,15 @@ pub struct Comparer {
     refs: refs::RefCache,
     source_types: Mutex<HashMap<RenderKey, SourceType>>,
     epochs: Mutex<HashMap<(String, String), u64>>,
+    differs: Mutex<HashMap<(String, String), CachedDiffer>>,
+}
+
+/// An app's compiled differ and what it was compiled from.
+struct CachedDiffer {
+    rules: Vec<tiphys_diff::ResourceIgnoreDifferences>,
+    settings: DiffSettings,
+    ssd: bool,
+    differ: Arc<Differ>,
 }
 
 fn is_hook(obj: &Value) -> bool {
@@ -352,6 +361,7 @@ impl Comparer {
             refs: refs::RefCache::new(config.ref_ttl),
             source_types: Mutex::new(HashMap::new()),
             epochs: Mutex::new(HashMap::new()),
+            differs: Mutex::new(HashMap::new()),
             config,
         }
     }
@@ -618,7 +628,7 @@ impl Comparer {
         live
     }
 
-    fn differ(&self, input: &CompareInput<'_>) -> Result<Differ, CompareError> {
+    fn differ(&self, input: &CompareInput<'_>) -> Result<Arc<Differ>, CompareError> {
         let rules: Vec<tiphys_diff::ResourceIgnoreDifferences> =
             input.app.spec.ignore_differences.iter().flatten().map(Into::into).collect();
         let ssd = input
@@ -634,7 +644,22 @@ impl Comparer {
                     .map(|b| b.trim() == "true")
             })
             .unwrap_or(self.config.server_side_diff);
-        Ok(Differ::new(rules, input.diff)?.with_server_side_diff(ssd))
+        // Compiling ignore rules (jq above all) costs more than diffing a small app: reuse the
+        // app's differ while its rules, the settings and the mode are unchanged.
+        let id = Self::app_id(input.app);
+        let differs = self.differs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = differs.get(&id)
+            && c.ssd == ssd
+            && c.rules == rules
+            && c.settings == *input.diff
+        {
+            return Ok(c.differ.clone());
+        }
+        drop(differs);
+        let differ = Arc::new(Differ::new(rules.clone(), input.diff)?.with_server_side_diff(ssd));
+        let cached = CachedDiffer { rules, settings: input.diff.clone(), ssd, differ: differ.clone() };
+        self.differs.lock().unwrap_or_else(PoisonError::into_inner).insert(id, cached);
+        Ok(differ)
     }
 
     fn diff_and_assess(
