@@ -25,18 +25,9 @@ pub struct UpArgs {
     metrics_port: Option<u16>,
 }
 
-/// Waits for Ctrl-C (SIGINT) or SIGTERM.
-async fn stop_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("cannot watch Ctrl-C"),
-        _ = term.recv() => Ok(()),
-    }
-}
-
 /// Runs `tiphys up` until Ctrl-C or SIGTERM.
 pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+    crate::lifecycle::init_tracing();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let config = UpConfig {
@@ -74,7 +65,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
             None => println!("state is temporary; pass --data DIR to keep it across restarts"),
         }
         println!("tiphys up is ready; Ctrl-C stops it");
-        let waited = stop_signal().await;
+        let waited = crate::lifecycle::stop_signal().await;
         eprintln!("stopping: controller, git server, sandbox");
         env.shutdown().await;
         waited?;
