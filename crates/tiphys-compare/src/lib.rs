@@ -372,6 +372,14 @@ impl Comparer {
         self.refs.invalidate(repo_url);
     }
 
+    /// Drops what this comparer keeps per Application (compiled differ, render generation);
+    /// call it when the Application is deleted. Its renders age out of the render cache.
+    pub fn forget_app(&self, app: &Application) {
+        let id = Self::app_id(app);
+        self.differs.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+        self.epochs.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+    }
+
     /// Counters since creation.
     pub fn stats(&self) -> CompareStats {
         let (render_hits, render_misses) = self.renders.stats();

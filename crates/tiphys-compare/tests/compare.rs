@@ -911,3 +911,16 @@ fn server_side_diff_when_the_app_asks() {
     let c = w.compare(&a, &live, &Cluster::default(), RefreshLevel::Normal);
     assert_eq!(status(&c).0, "OutOfSync", "server-side: applying Git would remove the key we own");
 }
+
+#[test]
+fn a_forgotten_app_compares_from_scratch() {
+    let w = World::new();
+    let (_repo, _sha, a) = guestbook(&w);
+    w.compare(&a, &[], &Cluster::default(), RefreshLevel::Hard);
+    let before = w.comparer.stats();
+    w.comparer.forget_app(&a);
+    // The hard refresh's render generation is gone: the generation-0 render is a new miss.
+    let c = w.compare(&a, &[live_cm("prod"), live_deploy(2, 2)], &Cluster::default(), RefreshLevel::Normal);
+    assert_eq!(status(&c), ("Synced", "Healthy"));
+    assert_eq!(w.comparer.stats().render_misses, before.render_misses + 1);
+}
