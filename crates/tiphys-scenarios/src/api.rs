@@ -1,0 +1,151 @@
+//! A minimal reader of the sandbox API for the scenario's observations: one HTTPS GET of the
+//! Application list per poll (the way a dashboard would watch progress), decoded into only the
+//! fields the scenario checks, so polling 1,000 apps stays cheap and does not inflate the
+//! process's peak memory. `tiphys-kube` offers no LIST (the controller watches instead), and
+//! only that crate may use kube-client.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use serde::Deserialize;
+use tokio_rustls::TlsConnector;
+
+use crate::host::Endpoints;
+use crate::{Error, Result};
+
+/// The part of an Application the scenario looks at.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppSummary {
+    /// Name and annotations.
+    pub metadata: Metadata,
+    /// Status, when the controller wrote one.
+    #[serde(default)]
+    pub status: Option<Status>,
+}
+
+/// Object metadata subset.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    /// The app's name.
+    pub name: String,
+    /// Its annotations (the refresh annotation is watched).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Application status subset.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// `status.sync.status`.
+    #[serde(default)]
+    pub sync: Option<Named>,
+    /// `status.health.status`.
+    #[serde(default)]
+    pub health: Option<Named>,
+    /// `status.reconciledAt`.
+    #[serde(default)]
+    pub reconciled_at: Option<String>,
+}
+
+/// A `{status: ...}` object.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Named {
+    /// The status word.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl AppSummary {
+    /// Synced to Git and Healthy.
+    pub fn synced_healthy(&self) -> bool {
+        let s = self.status.as_ref();
+        let word = |n: Option<&Named>| n.and_then(|n| n.status.as_deref()).unwrap_or_default().to_string();
+        word(s.and_then(|s| s.sync.as_ref())) == "Synced"
+            && word(s.and_then(|s| s.health.as_ref())) == "Healthy"
+    }
+
+    /// `status.reconciledAt`, empty when absent.
+    pub fn reconciled_at(&self) -> &str {
+        self.status.as_ref().and_then(|s| s.reconciled_at.as_deref()).unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize)]
+struct List {
+    #[serde(default)]
+    items: Vec<AppSummary>,
+}
+
+/// Reads the sandbox over HTTPS with its token and CA.
+pub struct ApiReader {
+    authority: String,
+    server_name: ServerName<'static>,
+    token: String,
+    connector: TlsConnector,
+}
+
+impl ApiReader {
+    /// A reader for the sandbox at `endpoints`.
+    pub fn new(endpoints: &Endpoints) -> Result<ApiReader> {
+        let fail = |message: String| Error::Request { what: format!("sandbox {}", endpoints.url), message };
+        let authority = endpoints.url.trim_start_matches("https://").trim_end_matches('/').to_string();
+        let host = authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(&authority);
+        let server_name = ServerName::try_from(host.to_string()).map_err(|e| fail(e.to_string()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(endpoints.ca_pem.as_bytes()) {
+            roots.add(cert.map_err(|e| fail(format!("CA: {e}")))?).map_err(|e| fail(format!("CA: {e}")))?;
+        }
+        let config =
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| fail(e.to_string()))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        Ok(ApiReader {
+            authority,
+            server_name,
+            token: endpoints.token.clone(),
+            connector: TlsConnector::from(Arc::new(config)),
+        })
+    }
+
+    /// GETs `path` and returns the body of a 200 response.
+    async fn get(&self, path: &str) -> Result<Bytes> {
+        let fail = |message: String| Error::Request { what: format!("GET {path}"), message };
+        let tcp = tokio::net::TcpStream::connect(&self.authority).await.map_err(|e| fail(e.to_string()))?;
+        let tls =
+            self.connector.connect(self.server_name.clone(), tcp).await.map_err(|e| fail(e.to_string()))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        tokio::spawn(connection);
+        let request = hyper::Request::get(path)
+            .header(hyper::header::HOST, &self.authority)
+            .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(hyper::header::ACCEPT, "application/json")
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| fail(e.to_string()))?;
+        let response = sender.send_request(request).await.map_err(|e| fail(e.to_string()))?;
+        let status = response.status();
+        let body = response.into_body().collect().await.map_err(|e| fail(e.to_string()))?.to_bytes();
+        if !status.is_success() {
+            return Err(fail(format!("{status}: {}", String::from_utf8_lossy(&body))));
+        }
+        Ok(body)
+    }
+
+    /// Every Application in `namespace`, by one LIST.
+    pub async fn applications(&self, namespace: &str) -> Result<Vec<AppSummary>> {
+        let path = format!("/apis/argoproj.io/v1alpha1/namespaces/{namespace}/applications");
+        let body = self.get(&path).await?;
+        let list: List = serde_json::from_slice(&body)
+            .map_err(|e| Error::Request { what: format!("GET {path}"), message: format!("bad list: {e}") })?;
+        Ok(list.items)
+    }
+}
