@@ -465,17 +465,30 @@ impl Comparer {
             rendered.as_ref().map(|r| r.objects.as_slice()).unwrap_or(&[]),
             &mut out,
         );
+        // The differ compiles the ignore rules; a bad rule is a comparison error like a bad
+        // manifest (the live objects still give health).
+        let rendered = rendered.and_then(|prepared| match self.differ(input) {
+            Ok(differ) => Ok((prepared, differ)),
+            Err(e) => Err(format!("Failed to load target state: {e}")),
+        });
         match rendered {
-            Ok(prepared) => {
+            Ok((prepared, differ)) => {
                 out.conditions.extend(
                     prepared.missing_namespace.iter().map(|m| (INVALID_SPEC_ERROR.to_string(), m.clone())),
                 );
                 out.conditions.extend(
                     prepared.repeated.iter().map(|m| (REPEATED_RESOURCE_WARNING.to_string(), m.clone())),
                 );
-                if let Err(e) =
-                    self.diff_and_assess(input, project, scope_lookup, prepared.objects, live, &mut out)
-                {
+                let assessed = self.diff_and_assess(
+                    input,
+                    project,
+                    scope_lookup,
+                    &differ,
+                    prepared.objects,
+                    live,
+                    &mut out,
+                );
+                if let Err(e) = assessed {
                     out.conditions.push((COMPARISON_ERROR.into(), e.to_string()));
                     out.errored = true;
                 }
@@ -675,12 +688,12 @@ impl Comparer {
         input: &CompareInput<'_>,
         project: Option<&tiphys_model::project::AppProjectSpec>,
         lookup: &dyn LiveLookup,
+        differ: &Differ,
         desired: Vec<Value>,
         live: Vec<Value>,
         out: &mut Comparison,
     ) -> Result<(), CompareError> {
         let ns = input.destination_namespace();
-        let differ = self.differ(input)?;
         let diff = differ.diff_app(&desired, &live, ns, &is_hook)?;
         let key_of = |o: &Value| tiphys_diff::compare::resource_key(o, ns).ok();
         let desired_by_key: BTreeMap<ResourceKey, &Value> =

@@ -316,6 +316,16 @@ fn drift_is_out_of_sync_unless_ignored() {
     assert_eq!(replicas(&c), json!(5));
     let cm = c.desired.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
     assert_eq!(cm["data"]["mode"], "debug");
+
+    // A rule that does not compile is a comparison error; health still comes from the cluster.
+    a.spec.ignore_differences = Some(
+        serde_json::from_value(json!([{"kind": "ConfigMap", "jqPathExpressions": [".data | ]["]}])).unwrap(),
+    );
+    let c = w.compare(&a, &live, &Cluster::default(), RefreshLevel::Normal);
+    assert!(c.errored);
+    assert_eq!(status(&c), ("Unknown", "Healthy"));
+    let errors = conditions_of(&c, "ComparisonError");
+    assert!(errors.len() == 1 && errors[0].contains(".data | ]["), "{errors:?}");
 }
 
 #[test]
