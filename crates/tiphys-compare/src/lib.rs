@@ -457,7 +457,6 @@ impl Comparer {
             self.bump_epoch(input.app);
         }
         let project = input.project.map(|p| &p.spec);
-        let scope_lookup = input.lookup;
         let rendered = self.render_all(input, &sources, &mut out);
         let live = self.live_objects(
             input,
@@ -479,15 +478,7 @@ impl Comparer {
                 out.conditions.extend(
                     prepared.repeated.iter().map(|m| (REPEATED_RESOURCE_WARNING.to_string(), m.clone())),
                 );
-                let assessed = self.diff_and_assess(
-                    input,
-                    project,
-                    scope_lookup,
-                    &differ,
-                    prepared.objects,
-                    live,
-                    &mut out,
-                );
+                let assessed = self.diff_and_assess(input, &differ, prepared.objects, live, &mut out);
                 if let Err(e) = assessed {
                     out.conditions.push((COMPARISON_ERROR.into(), e.to_string()));
                     out.errored = true;
@@ -686,13 +677,12 @@ impl Comparer {
     fn diff_and_assess(
         &self,
         input: &CompareInput<'_>,
-        project: Option<&tiphys_model::project::AppProjectSpec>,
-        lookup: &dyn LiveLookup,
         differ: &Differ,
         desired: Vec<Value>,
         live: Vec<Value>,
         out: &mut Comparison,
     ) -> Result<(), CompareError> {
+        let (project, lookup) = (input.project.map(|p| &p.spec), input.lookup);
         let ns = input.destination_namespace();
         let diff = differ.diff_app(&desired, &live, ns, &is_hook)?;
         let key_of = |o: &Value| tiphys_diff::compare::resource_key(o, ns).ok();
