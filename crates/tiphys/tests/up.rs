@@ -44,9 +44,15 @@ struct Up {
 impl Up {
     /// Starts `tiphys up --data DIR` and waits for its ready line.
     fn start(data: &Path) -> Up {
+        Up::start_with(data, &[])
+    }
+
+    /// Starts `tiphys up --data DIR` with extra environment variables.
+    fn start_with(data: &Path, env: &[(&str, &Path)]) -> Up {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tiphys"))
             .args(["up", "--data"])
             .arg(data)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -242,4 +248,60 @@ fn up_registers_the_examples_stops_on_sigint_and_resumes_from_data() {
         not_synced_healthy(&kubeconfig)
     });
     again.interrupt();
+}
+
+/// The directory on `PATH` holding `name`.
+fn found_on_path(name: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is required on PATH for this test"))
+}
+
+#[test]
+fn without_kustomize_the_kustomize_app_says_how_to_install_it_and_the_others_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    // A PATH with git only, a HOME and tools directory without the pinned kubectl of
+    // install-test-tools.sh, and kustomize overrides that name no file.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(found_on_path("git"), bin.join("git")).unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let none = home.as_path();
+    let env = [
+        ("PATH", bin.as_path()),
+        ("HOME", none),
+        ("TIPHYS_TOOLS_DIR", none),
+        ("TIPHYS_KUSTOMIZE", none),
+        ("TIPHYS_KUBECTL_KUSTOMIZE", none),
+    ];
+    let up = Up::start_with(&dir.path().join("data"), &env);
+    let kubeconfig = up.kubeconfig();
+    let template = r#"{.status.sync.status} {.status.conditions[*].type}: {.status.conditions[*].message}"#;
+    wait_until("kustomize-guestbook's ComparisonError", Duration::from_secs(120), || {
+        let out = kubectl(
+            &kubeconfig,
+            &[
+                "get",
+                "application",
+                "kustomize-guestbook",
+                "-n",
+                "argocd",
+                "-o",
+                &format!("jsonpath={template}"),
+            ],
+        );
+        let explained = out.contains("ComparisonError") && out.contains("install kustomize or kubectl");
+        (!explained).then_some(out)
+    });
+    wait_until("guestbook Synced", Duration::from_secs(120), || {
+        let out = kubectl(
+            &kubeconfig,
+            &["get", "application", "guestbook", "-n", "argocd", "-o", "jsonpath={.status.sync.status}"],
+        );
+        (out != "Synced").then_some(out)
+    });
+    up.interrupt();
 }
