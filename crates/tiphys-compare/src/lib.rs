@@ -12,15 +12,25 @@
 //!    `tiphys_render::RenderCache` (checkout, `$ref` sources, Helm in process, kustomize and
 //!    plugins as subprocesses — only on a miss); failures → `ComparisonError` naming the
 //!    repository, sync `Unknown`, health from the live objects, [`Comparison::errored`];
-//! 3. **desired state**: namespaces defaulted for namespaced kinds only, duplicates folded
-//!    (`RepeatedResourceWarning`), the tracking label/annotation set;
+//! 3. **desired state**: kinds argocd-cm excludes dropped (`ExcludedResourceWarning`),
+//!    namespaces defaulted for namespaced kinds only (`InvalidSpecError` "Namespace for … is
+//!    missing" when there is none), duplicates folded (`RepeatedResourceWarning`), the
+//!    tracking label/annotation set;
 //! 4. **live state**: the tracked objects plus any untracked object at a desired key
 //!    ([`LiveLookup::live_object`]); objects another app tracks → `SharedResourceWarning`;
 //!    live objects of kinds the project forbids are left out;
-//! 5. **diff** (`tiphys_diff::Differ`, server-side when the app's compare-options ask),
-//!    per-resource sync status with upstream's rules (hooks and `Skip` have none, extraneous
-//!    `IgnoreExtraneous` objects do not make the app OutOfSync, kinds the project forbids are
-//!    `Unknown`), **health** (`tiphys_health`), **summary** (images, external URLs).
+//! 5. **diff** (`tiphys_diff::Differ`, compiled once per app and reused; server-side when the
+//!    app's compare-options ask), per-resource sync status with upstream's rules (hooks and
+//!    `Skip` have none, extraneous `IgnoreExtraneous` objects do not make the app OutOfSync,
+//!    kinds the project forbids are `Unknown` and listed in [`Comparison::not_permitted`] with
+//!    upstream's sync-error text), **health** (`tiphys_health`), **summary** (images, external
+//!    URLs); with `RespectIgnoreDifferences=true` the desired objects keep the live values of
+//!    ignored fields.
+//!
+//! Refresh levels: [`RefreshLevel::CompareOnly`] reuses the previous revisions when the last
+//! comparison was of the same sources (no git call at all on a render-cache hit);
+//! [`RefreshLevel::Normal`] resolves through the ref cache; [`RefreshLevel::Hard`] runs a fresh
+//! `ls-remote` and starts a new render generation for the app (rendered afresh, then reused).
 //!
 //! It is synchronous and blocking (git and tools run as subprocesses): the controller calls
 //! it inside `spawn_blocking`. It never panics on user input; every failure is a condition.
