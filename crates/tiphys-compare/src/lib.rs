@@ -301,7 +301,9 @@ pub struct Comparison {
     pub summary: ApplicationSummary,
     /// `status.sourceTypes` (one per rendered source): Helm, Kustomize, Directory, Plugin.
     pub source_types: Vec<String>,
-    /// Resolved commit per source (spec order, `ref` sources included); empty on failure.
+    /// Resolved commit per source (spec order, `ref` sources included); empty when resolution
+    /// failed. Also filled when rendering then failed, but `sync.revision(s)` is only set for a
+    /// comparison that succeeded, as upstream.
     pub revisions: Vec<String>,
     /// The sources compared.
     pub sources: Vec<ApplicationSource>,
@@ -500,9 +502,10 @@ impl Comparer {
                 self.assess_live_only(input, live, &mut out);
             }
         }
-        if multi {
+        // As upstream, a comparison that produced no desired state reports no revision.
+        if !out.errored && multi {
             out.sync.revisions = Some(out.revisions.clone()).filter(|r| !r.is_empty());
-        } else {
+        } else if !out.errored {
             out.sync.revision = out.revisions.first().cloned();
         }
         tracing::debug!(

@@ -55,6 +55,12 @@ impl Comparer {
         previous: Option<&str>,
     ) -> Result<Resolved1<'a>, CompareError> {
         let repo = source.repo_url.as_deref().filter(|r| !r.is_empty()).ok_or(CompareError::NoRepo)?;
+        if repo.starts_with("oci://") {
+            return Err(CompareError::HelmRepository {
+                chart: source.chart.clone().or_else(|| source.path.clone()).unwrap_or_default(),
+                repo: tiphys_git::redact(repo),
+            });
+        }
         if let Some(chart) = source.chart.as_deref().filter(|c| !c.is_empty()) {
             return Err(CompareError::HelmRepository {
                 chart: chart.to_string(),

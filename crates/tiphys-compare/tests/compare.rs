@@ -727,12 +727,20 @@ fn render_errors_name_the_source() {
     assert!(c.errored, "{:?}", c.conditions);
     let errors = conditions_of(&c, "ComparisonError");
     assert!(errors[0].contains("apps.git") && errors[0].contains("bad.yaml"), "{errors:?}");
+    assert_eq!(c.sync.revision, None, "no revision for a comparison that failed");
+    assert_eq!(c.revisions.len(), 1);
     let a = app("guestbook", json!({"repoURL": w.daemon.url("apps"), "path": "missing"}));
     let c = w.compare(&a, &[], &Cluster::default(), RefreshLevel::Normal);
     assert!(conditions_of(&c, "ComparisonError")[0].contains("missing"), "{:?}", c.conditions);
     let a = app(
         "guestbook",
         json!({"repoURL": "https://charts.example.com", "chart": "redis", "targetRevision": "1.0.0"}),
+    );
+    let c = w.compare(&a, &[], &Cluster::default(), RefreshLevel::Normal);
+    assert!(conditions_of(&c, "ComparisonError")[0].contains("not supported"), "{:?}", c.conditions);
+    let a = app(
+        "guestbook",
+        json!({"repoURL": "oci://registry.example.com/charts/redis", "path": ".", "targetRevision": "1.0.0"}),
     );
     let c = w.compare(&a, &[], &Cluster::default(), RefreshLevel::Normal);
     assert!(conditions_of(&c, "ComparisonError")[0].contains("not supported"), "{:?}", c.conditions);
