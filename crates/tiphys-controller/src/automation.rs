@@ -16,11 +16,8 @@ use chrono::{DateTime, Utc};
 use tiphys_model::application::{
     Application, Operation, OperationInitiator, ResourceStatus, SyncOperation, SyncOperationResource,
 };
+use tiphys_settings::{ControllerParams, SelfHealBackoff};
 
-/// Upstream's self-heal backoff: first retry after 2 s, then ×3 each attempt, capped at 5 min.
-const HEAL_BACKOFF_BASE: Duration = Duration::from_secs(2);
-const HEAL_BACKOFF_FACTOR: u32 = 3;
-const HEAL_BACKOFF_CAP: Duration = Duration::from_secs(300);
 /// After this long Synced, the heal attempt count starts again from zero.
 const HEAL_COOLDOWN: Duration = Duration::from_secs(330);
 
@@ -35,6 +32,8 @@ pub struct Compared<'a> {
     pub resources: &'a [ResourceStatus],
     /// Whether sync windows allow an automated sync now.
     pub windows_allow: bool,
+    /// Self-heal timing.
+    pub heal: &'a HealPolicy,
 }
 
 /// The decision.
@@ -50,18 +49,38 @@ pub enum Decision {
     Sync(Box<Operation>),
 }
 
-fn self_heal_delay(attempts: i64) -> Duration {
+/// How long self-heal waits after the previous heal: with a backoff (upstream's default: 2 s,
+/// ×3 per attempt, capped at 5 min) by the attempt count, else the fixed timeout.
+fn self_heal_delay(attempts: i64, heal: &HealPolicy) -> Duration {
+    let Some(backoff) = &heal.backoff else { return heal.timeout };
     if attempts <= 0 {
         return Duration::ZERO;
     }
-    let mut delay = HEAL_BACKOFF_BASE;
+    let mut delay = backoff.duration;
     for _ in 1..attempts {
-        delay = delay.saturating_mul(HEAL_BACKOFF_FACTOR);
-        if delay >= HEAL_BACKOFF_CAP {
-            return HEAL_BACKOFF_CAP;
+        delay = delay.saturating_mul(backoff.factor.max(1));
+        if delay >= backoff.cap {
+            return backoff.cap;
         }
     }
-    delay.min(HEAL_BACKOFF_CAP)
+    delay.min(backoff.cap)
+}
+
+/// The controller's self-heal settings (`argocd-cmd-params-cm`
+/// `controller.self.heal.timeout.seconds` and `controller.self.heal.backoff.*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealPolicy {
+    /// The fixed wait when no backoff is configured.
+    pub timeout: Duration,
+    /// The backoff, upstream's default.
+    pub backoff: Option<SelfHealBackoff>,
+}
+
+impl Default for HealPolicy {
+    fn default() -> Self {
+        let params = ControllerParams::default();
+        HealPolicy { timeout: params.self_heal_timeout, backoff: params.self_heal_backoff }
+    }
 }
 
 fn parse_time(text: Option<&String>) -> Option<DateTime<Utc>> {
@@ -137,7 +156,7 @@ pub fn decide(app: &Application, compared: &Compared<'_>, now: DateTime<Utc>) ->
             .and_then(|s| s.auto_heal_attempts_count)
             .unwrap_or(0);
         let attempts = if since.is_some_and(|s| s >= HEAL_COOLDOWN) { 0 } else { previous_attempts };
-        let delay = self_heal_delay(attempts);
+        let delay = self_heal_delay(attempts, compared.heal);
         let waited = since.unwrap_or(Duration::ZERO);
         if finished.is_some() && waited < delay {
             return Decision::RetryAfter(delay - waited);
@@ -211,8 +230,10 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z").expect("time").with_timezone(&Utc)
     }
 
+    static HEAL: std::sync::LazyLock<HealPolicy> = std::sync::LazyLock::new(HealPolicy::default);
+
     fn compared<'a>(revs: &'a [String], resources: &'a [ResourceStatus]) -> Compared<'a> {
-        Compared { sync_status: "OutOfSync", revisions: revs, resources, windows_allow: true }
+        Compared { sync_status: "OutOfSync", revisions: revs, resources, windows_allow: true, heal: &HEAL }
     }
 
     fn last_op(phase: &str, revision: &str, finished: &str, attempts: i64) -> serde_json::Value {
@@ -306,11 +327,14 @@ mod tests {
     }
 
     #[test]
-    fn heal_backoff_grows_by_three_and_is_capped() {
-        assert_eq!(self_heal_delay(0), Duration::ZERO);
-        assert_eq!(self_heal_delay(1), Duration::from_secs(2));
-        assert_eq!(self_heal_delay(3), Duration::from_secs(18));
-        assert_eq!(self_heal_delay(60), HEAL_BACKOFF_CAP);
+    fn heal_backoff_grows_by_three_and_is_capped_and_a_fixed_timeout_replaces_it() {
+        let heal = HealPolicy::default();
+        assert_eq!(self_heal_delay(0, &heal), Duration::ZERO);
+        assert_eq!(self_heal_delay(1, &heal), Duration::from_secs(2));
+        assert_eq!(self_heal_delay(3, &heal), Duration::from_secs(18));
+        assert_eq!(self_heal_delay(60, &heal), Duration::from_secs(300));
+        let fixed = HealPolicy { timeout: Duration::from_secs(5), backoff: None };
+        assert_eq!(self_heal_delay(4, &fixed), Duration::from_secs(5));
     }
 
     #[test]

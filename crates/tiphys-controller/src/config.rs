@@ -34,16 +34,9 @@ impl Snapshot {
     /// Builds a snapshot from the `argocd-cm` ConfigMap object (`None`: all defaults).
     pub fn from_config_map(cm: Option<&Value>) -> Snapshot {
         let (settings, problems) = Settings::from_configmap(cm);
-        let mut problems: Vec<String> = problems.iter().map(|p| format!("argocd-cm {p}")).collect();
-        let diff = cm.map(DiffSettings::from_config_map).transpose().unwrap_or_else(|e| {
-            problems.push(format!("argocd-cm: {e}; ignoring its diff customizations"));
-            None
-        });
-        let overrides = cm.map(ResourceOverrides::from_config_map).transpose().unwrap_or_else(|e| {
-            problems.push(format!("argocd-cm: {e}; ignoring its health customizations"));
-            None
-        });
-        let overrides = overrides.unwrap_or_default();
+        let mut problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let diff = DiffSettings::from_settings(&settings);
+        let overrides = ResourceOverrides::from_settings(&settings);
         problems.extend(overrides.warnings().iter().cloned());
         let render = RenderSettings {
             kustomize_build_options: settings
@@ -54,7 +47,7 @@ impl Snapshot {
             ..Default::default()
         };
         Snapshot {
-            diff: diff.unwrap_or_default(),
+            diff,
             health: Arc::new(HealthAssessor::new(overrides, AssessOptions::default())),
             tracking: settings.tracking.clone(),
             render,

@@ -103,9 +103,24 @@ pub async fn start(config: ControllerConfig) -> Result<ControllerHandle, Control
         known_hosts: String::new(),
     })
     .map_err(|e| setup("git cache", &e))?;
+    let params_key = tiphys_resource::ResourceKey::new(
+        "",
+        "ConfigMap",
+        &config.namespace,
+        tiphys_settings::ARGOCD_CMD_PARAMS_CM,
+    );
+    let params_cm = cluster.get(&params_key).await.ok().flatten();
+    let (params, problems) = tiphys_settings::ControllerParams::from_configmap(params_cm.as_ref());
+    for problem in problems {
+        tracing::warn!(%problem, "argocd-cmd-params-cm");
+    }
     let comparer = Arc::new(tiphys_compare::Comparer::new(
         Arc::new(git),
-        tiphys_compare::CompareConfig { scratch_dir: config.data_dir.join("scratch"), ..Default::default() },
+        tiphys_compare::CompareConfig {
+            scratch_dir: config.data_dir.join("scratch"),
+            server_side_diff: params.server_side_diff,
+            ..Default::default()
+        },
     ));
     // argocd-cm's exclusions decide what the cache watches, so read it before starting.
     let cm_key = tiphys_resource::ResourceKey::new("", "ConfigMap", &config.namespace, "argocd-cm");
@@ -141,12 +156,11 @@ pub async fn start(config: ControllerConfig) -> Result<ControllerHandle, Control
     } else {
         (watch::channel(true).1, None)
     };
-    let metrics = Arc::new(metrics::Metrics::new());
     let controller = Arc::new(runtime::Controller::new(
         config.namespace.clone(),
         destinations,
         comparer,
-        metrics,
+        &params,
         stopped.clone(),
         leading,
     ));

@@ -225,6 +225,7 @@ impl Controller {
                 revisions: &comparison.revisions,
                 resources: &comparison.resources,
                 windows_allow,
+                heal: &self.heal,
             };
             match automation::decide(&app, &compared, now) {
                 Decision::Skip(reason) => tracing::debug!(app = name, %reason, "skipping auto-sync"),

@@ -23,9 +23,10 @@ use tiphys_kube::{Change, LiveCache};
 use tiphys_model::application::Application;
 use tiphys_model::project::AppProject;
 use tiphys_resource::{GroupKind, ResourceKey};
-use tiphys_settings::ClusterSecret;
+use tiphys_settings::{ClusterSecret, ControllerParams};
 use tokio::sync::{Notify, broadcast, watch};
 
+use crate::automation::HealPolicy;
 use crate::config::Snapshot;
 use crate::destinations::{Destination, Destinations};
 use crate::metrics::Metrics;
@@ -35,9 +36,6 @@ use crate::queue::{Level, RefreshQueue};
 pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
 /// The label that marks repository, credential-template and cluster Secrets.
 const SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
-/// Parallel refreshes (upstream runs 20 status processors; comparisons here are CPU-bound
-/// and cheap, so a few suffice on small machines).
-const REFRESH_WORKERS: usize = 4;
 
 /// Everything the controller's tasks share.
 pub struct Controller {
@@ -49,6 +47,10 @@ pub struct Controller {
     pub comparer: Arc<Comparer>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Self-heal timing (argocd-cmd-params-cm).
+    pub heal: HealPolicy,
+    /// Parallel refreshes (`controller.status.processors`).
+    workers: usize,
     queue: Mutex<RefreshQueue<String>>,
     wake: Notify,
     snapshot: RwLock<Arc<Snapshot>>,
@@ -97,7 +99,7 @@ impl Controller {
         namespace: String,
         destinations: Destinations,
         comparer: Arc<Comparer>,
-        metrics: Arc<Metrics>,
+        params: &ControllerParams,
         stop: watch::Receiver<bool>,
         leading: watch::Receiver<bool>,
     ) -> Self {
@@ -105,7 +107,9 @@ impl Controller {
             namespace,
             destinations,
             comparer,
-            metrics,
+            metrics: Arc::new(Metrics::new()),
+            heal: HealPolicy { timeout: params.self_heal_timeout, backoff: params.self_heal_backoff },
+            workers: usize::try_from(params.status_processors).unwrap_or(1).max(1),
             queue: Mutex::new(RefreshQueue::default()),
             wake: Notify::new(),
             snapshot: RwLock::new(Arc::new(Snapshot::from_config_map(None))),
@@ -403,7 +407,7 @@ impl Controller {
         }
         self.reload_settings();
         let mut tasks = vec![forwarder];
-        for _ in 0..REFRESH_WORKERS {
+        for _ in 0..self.workers {
             tasks.push(tokio::spawn(self.clone().worker()));
         }
         let mut leading = self.leading.clone();
