@@ -6,7 +6,9 @@
 //! two ignoreDifferences rules (one jq path expression, one JSON pointer), as many apps do.
 //!
 //! - `compare_only`: a live-state change (no git call, render cache hit);
-//! - `normal`: the periodic refresh (ref cache within its TTL, render cache hit).
+//! - `normal`: the periodic refresh (ref cache within its TTL, render cache hit);
+//! - `first_render_of_an_app`: another app of the same commit (initial load): a render-cache
+//!   miss with the checkout on disk, nothing live yet.
 
 #[path = "../../tiphys-diff/benches/support/cpu_time.rs"]
 mod cpu_time;
@@ -174,9 +176,31 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
         let input = input(app, live, level);
         group.bench_function(name, |b| b.iter(|| comparer.compare(&input)));
     }
-    group.finish();
     let stats = comparer.stats();
     assert_eq!(stats.ls_remotes, 1, "the warm loop must not call git");
+
+    // Another app of the same repository and commit (an initial load): a render-cache miss,
+    // the checkout already on disk, the YAML parsed again, the live objects not there yet.
+    let mut n = 0u64;
+    let base = app.clone();
+    group.bench_function("first_render_of_an_app", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                let mut fresh = base.clone();
+                fresh.metadata.name = Some(format!("app-{n}"));
+                fresh.status = None;
+                fresh
+            },
+            |fresh| {
+                let c =
+                    comparer.compare(&CompareInput { app: &fresh, ..input(app, &[], RefreshLevel::Normal) });
+                assert_eq!(c.desired.len(), 10);
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.finish();
 }
 
 cpu_time::main_wall_and_cpu!(bench);

@@ -348,6 +348,7 @@ pub struct Comparer {
     source_types: Mutex<HashMap<RenderKey, SourceType>>,
     epochs: Mutex<HashMap<(String, String), u64>>,
     differs: Mutex<HashMap<(String, String), CachedDiffer>>,
+    checked_out: Mutex<HashSet<(String, String)>>,
 }
 
 /// An app's compiled differ and what it was compiled from.
@@ -374,6 +375,7 @@ impl Comparer {
             source_types: Mutex::new(HashMap::new()),
             epochs: Mutex::new(HashMap::new()),
             differs: Mutex::new(HashMap::new()),
+            checked_out: Mutex::new(HashSet::new()),
             config,
         }
     }

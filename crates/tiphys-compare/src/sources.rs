@@ -100,8 +100,17 @@ impl Comparer {
 
     fn checkout(&self, r: &Resolved1<'_>) -> Result<RepoRoot, CompareError> {
         let git = |e: tiphys_git::GitError| CompareError::Git { message: e.to_string() };
-        self.git.ensure_commit(r.repo, &r.sha, r.creds.as_ref()).map_err(git)?;
+        // Checking that a commit is present runs git; once its tree is checked out (trees are
+        // immutable and kept), the apps rendered from it after the first skip that.
+        let id = (tiphys_git::normalize(r.repo), r.sha.clone());
+        let known = self.checked_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&id);
+        if !known {
+            self.git.ensure_commit(r.repo, &r.sha, r.creds.as_ref()).map_err(git)?;
+        }
         let dir = self.git.checkout(r.repo, &r.sha).map_err(git)?;
+        if !known {
+            self.checked_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id);
+        }
         RepoRoot::new(&dir)
             .map_err(|e| CompareError::Render { repo: tiphys_git::redact(r.repo), message: e.to_string() })
     }
