@@ -31,7 +31,7 @@ async fn seed_hook_lifecycle_runs_in_order_and_cleans_up_per_policy() {
     let w = world().await;
     let (execution, ok, message) = sync(&w, &Sync::new(yaml(LIFECYCLE)), &[]).await;
     assert!(ok, "{message}: {:#?}", execution.results());
-    assert_eq!(message, "successfully synced (all tasks run)");
+    assert_eq!(message, "successfully synced (no more tasks)", "upstream's wording when hooks ran last");
     assert_eq!(
         summary(&execution),
         vec![
@@ -340,6 +340,16 @@ spec: {size: 1}
             "versions": [{"name": "v1", "served": true, "storage": true,
                 "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
     }));
+    // A dry-run operation (`argocd app sync --dry-run`) validates everything and writes nothing.
+    let mut validate_only = Sync::new(with_crd.clone());
+    validate_only.dry_run = true;
+    let (execution, ok, message) = sync(&w, &validate_only, &[]).await;
+    assert!(ok, "{message}: {:#?}", execution.results());
+    assert_result(&execution, "ConfigMap/first Sync Succeeded Synced");
+    let first = execution.results().into_iter().find(|r| r.name.as_deref() == Some("first")).expect("result");
+    assert_eq!(first.message.as_deref(), Some("configmap/first created (server dry run)"));
+    assert!(get(&w, &key("", "ConfigMap", "default", "first")).await.is_none(), "a dry run writes nothing");
+
     let (execution, ok, message) = sync(&w, &Sync::new(with_crd), &[]).await;
     assert!(ok, "{message}: {:#?}", execution.results());
     assert!(get(&w, &key("example.com", "Widget", "default", "w")).await.is_some());

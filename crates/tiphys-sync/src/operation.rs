@@ -276,7 +276,8 @@ impl Operation {
                     );
                 }
                 if self.plan.dry_run {
-                    return self.finish(true, "dry run succeeded".into());
+                    // Upstream walks the steps in dry-run mode and ends with the usual message.
+                    return self.finish(true, "successfully synced (all tasks run)".into());
                 }
             }
             Stage::Running => {
@@ -301,7 +302,18 @@ impl Operation {
             .map(|i| (self.plan.tasks[i].phase, self.plan.tasks[i].wave))
             .next();
         match next {
-            None => self.finish(true, "successfully synced (all tasks run)".into()),
+            None => {
+                // Upstream's two success messages: the last step was applied and nothing else
+                // remained ("all tasks run"), or a later check found nothing left to do (after
+                // hooks completed, or for an empty plan: "no more tasks").
+                let last = self.plan.tasks.iter().rposition(|t| t.phase != SyncPhase::SyncFail);
+                let message = if last.is_some_and(|i| self.in_final_plain_step(i)) {
+                    "successfully synced (all tasks run)"
+                } else {
+                    "successfully synced (no more tasks)"
+                };
+                self.finish(true, message.into())
+            }
             Some(step) => {
                 let indexes: Vec<usize> = (0..self.states.len())
                     .filter(|i| {

@@ -57,6 +57,10 @@ fn successful_sync_runs_each_step_in_order_then_deletes_succeeded_hooks() {
     assert_eq!(names(&op, &c), vec!["apply smoke-test"]);
     let c = op.step(&[(5, Observed::Healthy)]);
     assert_eq!(names(&op, &c), vec!["delete-hook smoke-test", "finish true"]);
+    assert!(
+        matches!(c.last(), Some(Command::Finish { message, .. }) if message == "successfully synced (no more tasks)"),
+        "a hook ran last: {c:?}"
+    );
     assert!(op.step(&[]).is_empty());
 }
 
@@ -144,6 +148,10 @@ fn the_last_step_without_hooks_is_done_once_applied_as_upstream() {
     assert_eq!(names(&op, &c), vec!["apply b"]);
     let c = op.step(&[(1, Observed::Applied)]);
     assert_eq!(names(&op, &c), vec!["finish true"], "the final wave does not wait for health");
+    assert_eq!(
+        c.last(),
+        Some(&Command::Finish { succeeded: true, message: "successfully synced (all tasks run)".into() })
+    );
 }
 
 #[test]
