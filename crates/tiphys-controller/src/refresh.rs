@@ -36,6 +36,7 @@ const REFRESH_FIELDS: &[&str] = &[
     "sourceType",
     "sourceTypes",
     "reconciledAt",
+    "observedAt",
     "controllerNamespace",
 ];
 
@@ -248,7 +249,12 @@ impl Controller {
             app.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(REFRESH_ANNOTATION));
         let mut patch = status::patch_fields(&old, &new, REFRESH_FIELDS);
         if patch.is_some() || level != Level::CompareOnly || refresh_requested {
-            new.reconciled_at = Some(status::timestamp(now));
+            // reconciledAt: the last comparison with Git; observedAt (deprecated upstream, kept
+            // for tools that read it): the last time the status was written.
+            new.observed_at = Some(status::timestamp(now));
+            if level != Level::CompareOnly || refresh_requested {
+                new.reconciled_at = Some(status::timestamp(now));
+            }
             patch = status::patch_fields(&old, &new, REFRESH_FIELDS);
         }
         let mut patch = patch.unwrap_or_else(|| json!({}));

@@ -21,6 +21,7 @@ async fn new_app_is_out_of_sync_and_missing_then_a_manual_sync_makes_it_synced_a
     assert_eq!(resources[0]["kind"], "ConfigMap");
     assert_eq!(resources[0]["status"], "OutOfSync");
     assert!(app["status"]["reconciledAt"].is_string());
+    assert!(app["status"]["observedAt"].is_string());
     assert_eq!(app["status"]["sync"]["revision"].as_str().map(str::len), Some(40));
 
     w.sync("manual", json!({"prune": false})).await;
@@ -251,4 +252,66 @@ async fn rollback_restores_a_history_entry() {
         })
         .await;
     assert_eq!(app["status"]["history"][2]["revision"], entry["revision"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_deploy_to_a_cluster_registered_by_a_secret_and_to_in_cluster_by_name() {
+    use base64::Engine;
+    let w = World::start(&[("app/cm.yaml", &configmap("settings", json!({"k": "v"})))], json!({})).await;
+    let remote = tiphys_sandbox::Sandbox::start(Default::default()).await.expect("second cluster");
+    let config = json!({"bearerToken": remote.token(),
+        "tlsClientConfig": {"caData": base64::engine::general_purpose::STANDARD.encode(remote.ca_pem())}});
+    w.apply(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "remote-cluster", "namespace": NS,
+            "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
+        "stringData": {"name": "remote", "server": remote.url(), "config": config.to_string()}}))
+        .await;
+    w.create_app(
+        "far",
+        "app",
+        "default",
+        json!({"destination": {"server": null, "name": "remote"},
+        "syncPolicy": {"automated": {}}}),
+    )
+    .await;
+    w.create_app(
+        "near",
+        "app",
+        "near",
+        json!({"destination": {"server": null, "name": "in-cluster"},
+        "syncPolicy": {"automated": {}, "syncOptions": ["CreateNamespace=true"]}}),
+    )
+    .await;
+    w.wait_app("far", "Synced/Healthy on the remote cluster", WAIT, synced_healthy).await;
+    w.wait_app("near", "Synced/Healthy in-cluster", WAIT, synced_healthy).await;
+    let remote_cluster =
+        tiphys_kube::Cluster::from_kubeconfig_text(&remote.kubeconfig(), None).await.expect("connect");
+    assert!(
+        remote_cluster.get(&cm_key("default", "settings")).await.expect("get").is_some(),
+        "applied remotely"
+    );
+    assert!(w.get(&cm_key("default", "settings")).await.is_none(), "not applied in-cluster");
+    assert!(w.get(&cm_key("near", "settings")).await.is_some());
+    remote.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_namespace_applies_managed_namespace_metadata() {
+    let w = World::start(&[("app/cm.yaml", &configmap("settings", json!({"k": "v"})))], json!({})).await;
+    w.create_app(
+        "labelled",
+        "app",
+        "team-ns",
+        json!({"syncPolicy": {"automated": {},
+        "syncOptions": ["CreateNamespace=true"],
+        "managedNamespaceMetadata": {"labels": {"team": "a"}, "annotations": {"owner": "ops"}}}}),
+    )
+    .await;
+    w.wait_app("labelled", "Synced/Healthy", WAIT, synced_healthy).await;
+    let ns = w
+        .get(&tiphys_resource::ResourceKey::new("", "Namespace", "", "team-ns"))
+        .await
+        .expect("namespace created");
+    assert_eq!(ns["metadata"]["labels"]["team"], "a");
+    assert_eq!(ns["metadata"]["annotations"]["owner"], "ops");
 }
