@@ -205,6 +205,9 @@ pub async fn start(config: UpConfig) -> Result<Environment, UpError> {
         }
     };
     mkdir(&root)?;
+    // Printed paths (kubeconfig, working tree) must work from any directory.
+    let root =
+        root.canonicalize().map_err(|e| UpError::Data { path: root.clone(), message: e.to_string() })?;
     let layout = Layout::new(&root);
     let mut remembered = Remembered::load(&layout.state())?;
 
