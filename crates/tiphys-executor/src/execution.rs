@@ -393,14 +393,9 @@ impl Execution {
                 if skip_dry_run || recreated {
                     return (i, Ok(String::new()));
                 }
-                let Some(object) = task.target(&ctx.desired) else {
-                    return (
-                        i,
-                        Err(format!(
-                            "{}: the desired object is missing from the execution context",
-                            task.key
-                        )),
-                    );
+                let object = match target(task, ctx) {
+                    Ok(object) => object,
+                    Err(message) => return (i, Err(Observed::ApplyFailed(message))),
                 };
                 let outcome =
                     match exec.write_task(task, &object, (strategy, force), (true, dry_run_only)).await {
@@ -417,12 +412,15 @@ impl Execution {
                         }
                         // `Force=true` re-creates what cannot be updated.
                         Err(Error::Invalid { .. }) if force => Ok(String::new()),
-                        Err(e) => Err(e.to_string()),
+                        Err(e @ Error::UnknownKind { .. }) => {
+                            Err(Observed::Invalid(format!("{}: {e}", task.key)))
+                        }
+                        Err(e) => Err(Observed::ApplyFailed(e.to_string())),
                     };
                 (i, outcome)
             }
         });
-        let outcomes: Vec<(usize, Result<String, String>)> =
+        let outcomes: Vec<(usize, Result<String, Observed>)> =
             futures::stream::iter(checks).buffered(exec.config.concurrency.max(1)).collect().await;
         for (i, outcome) in outcomes {
             match outcome {
@@ -432,9 +430,11 @@ impl Execution {
                     }
                     self.observed.push((i, Observed::Applied));
                 }
-                Err(message) => {
-                    self.set(exec, i, Some(ResultCode::SyncFailed), None, &message);
-                    self.observed.push((i, Observed::ApplyFailed(message)));
+                Err(refused) => {
+                    if let Observed::Invalid(message) | Observed::ApplyFailed(message) = &refused {
+                        self.set(exec, i, Some(ResultCode::SyncFailed), None, message);
+                    }
+                    self.observed.push((i, refused));
                 }
             }
         }
@@ -449,14 +449,9 @@ impl Execution {
                 let Action::Apply { strategy, force, .. } = task.action else {
                     return (i, Err(format!("{}: not an apply task", task.key)));
                 };
-                let Some(mut object) = task.target(&ctx.desired) else {
-                    return (
-                        i,
-                        Err(format!(
-                            "{}: the desired object is missing from the execution context",
-                            task.key
-                        )),
-                    );
+                let mut object = match target(task, ctx) {
+                    Ok(object) => object,
+                    Err(message) => return (i, Err(message)),
                 };
                 if task.hook.is_some() {
                     with_hook_finalizer(&mut object);
@@ -617,4 +612,11 @@ impl Execution {
             self.observed.push((i, observed));
         }
     }
+}
+
+/// The object a task writes; an error names the task when the context lacks it (a plan built
+/// from other desired objects than the context's).
+fn target(task: &Task, ctx: &ExecutionContext) -> Result<serde_json::Value, String> {
+    task.target(&ctx.desired)
+        .ok_or_else(|| format!("{}: the desired object is missing from the execution context", task.key))
 }

@@ -321,7 +321,7 @@ spec: {size: 1}
     );
     let (execution, ok, message) = sync(&w, &Sync::new(desired.clone()), &[]).await;
     assert!(!ok);
-    assert!(message.starts_with("one or more objects failed to apply (dry run), reason:"), "{message}");
+    assert!(message.starts_with("one or more synchronization tasks are not valid, reason:"), "{message}");
     assert!(message.contains("Widget"), "{message}");
     assert!(get(&w, &key("", "ConfigMap", "default", "first")).await.is_none(), "nothing was applied");
     assert_eq!(execution.timings().first_write, None);

@@ -27,6 +27,10 @@ pub enum Observed {
     Degraded(String),
     /// The object is gone (prune finished).
     Deleted,
+    /// The task cannot run against this cluster at all (its kind is not served and nothing
+    /// in the sync creates it): upstream's "not valid" tasks. Seen in the dry run, it stops the
+    /// operation before anything is written.
+    Invalid(String),
 }
 
 /// Where a task is.
@@ -186,11 +190,15 @@ impl Operation {
     fn record(&mut self, index: usize, observed: &Observed) {
         let Some(task) = self.plan.tasks.get(index) else { return };
         let gated = task.hook.is_some() || (self.plan.multi_step && !self.in_final_plain_step(index));
-        if matches!(observed, Observed::ApplyFailed(_)) && !self.apply_failed.contains(&index) {
+        if matches!(observed, Observed::ApplyFailed(_) | Observed::Invalid(_))
+            && !self.apply_failed.contains(&index)
+        {
             self.apply_failed.push(index);
         }
         let state = match observed {
-            Observed::ApplyFailed(m) | Observed::Degraded(m) => TaskState::Failed(m.clone()),
+            Observed::ApplyFailed(m) | Observed::Degraded(m) | Observed::Invalid(m) => {
+                TaskState::Failed(m.clone())
+            }
             Observed::Applied if gated && matches!(task.action, Action::Apply { .. }) => TaskState::Running,
             Observed::Applied | Observed::Healthy | Observed::Deleted => TaskState::Succeeded,
             Observed::Progressing => TaskState::Running,
@@ -258,6 +266,22 @@ impl Operation {
             }
             Stage::DryRunSent => {
                 self.stage = Stage::Running;
+                let invalid: Vec<String> = observed
+                    .iter()
+                    .filter_map(|(_, o)| match o {
+                        Observed::Invalid(m) => Some(m.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if !invalid.is_empty() {
+                    return self.finish(
+                        false,
+                        format!(
+                            "one or more synchronization tasks are not valid, reason: {}",
+                            invalid.join(",")
+                        ),
+                    );
+                }
                 let failures: Vec<String> = observed
                     .iter()
                     .filter_map(|(_, o)| match o {

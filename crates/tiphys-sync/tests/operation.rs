@@ -115,6 +115,18 @@ fn dry_run_plan_only_validates() {
     op.step(&[]);
     let c = op.step(&[(3, Observed::ApplyFailed("unknown field".into()))]);
     assert!(matches!(c.last(), Some(Command::Finish { succeeded: false, .. })));
+    let mut op = Operation::new(seed_plan(false));
+    op.step(&[]);
+    let c = op.step(&[(3, Observed::Invalid("no API resource for Widget".into()))]);
+    assert_eq!(
+        c,
+        vec![Command::Finish {
+            succeeded: false,
+            message: "one or more synchronization tasks are not valid, reason: no API resource for Widget"
+                .into()
+        }],
+        "no SyncFail hook: nothing was written"
+    );
 }
 
 fn plain_plan(yaml: &str) -> SyncPlan {
