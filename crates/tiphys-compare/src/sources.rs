@@ -222,16 +222,29 @@ impl Comparer {
             repo: tiphys_git::redact(target.repo),
             message: e.to_string(),
         };
-        let scratch =
-            tempfile::Builder::new().prefix("render-").tempdir_in(&self.config.scratch_dir).map_err(|e| {
-                CompareError::Scratch { path: self.config.scratch_dir.clone(), message: e.to_string() }
-            })?;
-        let helm = tiphys_helm::source::InProcessHelm::new(tiphys_gotemplate::sprig::functions(
-            &tiphys_gotemplate::sprig::SprigEnv {
-                now: input.now.to_zoned(jiff::tz::TimeZone::UTC),
-                seed: self.config.helm_seed,
-            },
-        ));
+        let dir = root.resolve(target.source.path.as_deref().unwrap_or("")).map_err(render_err)?;
+        let t = source_type(target.source, &dir, &input.render.plugins).map_err(render_err)?;
+        // Only tools write (kustomize edits, plugins): they get a scratch directory of their
+        // own; only Helm needs the template functions. Both cost more than a small render.
+        let scratch = match t {
+            SourceType::Kustomize | SourceType::Plugin => Some(
+                tempfile::Builder::new().prefix("render-").tempdir_in(&self.config.scratch_dir).map_err(
+                    |e| CompareError::Scratch {
+                        path: self.config.scratch_dir.clone(),
+                        message: e.to_string(),
+                    },
+                )?,
+            ),
+            SourceType::Directory | SourceType::Helm => None,
+        };
+        let helm = (t == SourceType::Helm).then(|| {
+            tiphys_helm::source::InProcessHelm::new(tiphys_gotemplate::sprig::functions(
+                &tiphys_gotemplate::sprig::SprigEnv {
+                    now: input.now.to_zoned(jiff::tz::TimeZone::UTC),
+                    seed: self.config.helm_seed,
+                },
+            ))
+        });
         let render_input = RenderInput {
             root: &root,
             source: target.source,
@@ -239,12 +252,10 @@ impl Comparer {
             refs: &ref_roots,
             plugins: &input.render.plugins,
             kustomize_build_options: &input.render.kustomize_build_options,
-            scratch: scratch.path(),
+            scratch: scratch.as_ref().map_or(self.config.scratch_dir.as_path(), |d| d.path()),
             limits: self.config.limits,
-            helm: Some(&helm),
+            helm: helm.as_ref().map(|h| h as &dyn tiphys_render::HelmRenderer),
         };
-        let dir = root.resolve(target.source.path.as_deref().unwrap_or("")).map_err(render_err)?;
-        let t = source_type(target.source, &dir, &input.render.plugins).map_err(render_err)?;
         let objects = tiphys_render::render(&render_input, &self.config.tools).map_err(render_err)?;
         Ok((objects, t))
     }
