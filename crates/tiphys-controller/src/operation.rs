@@ -21,8 +21,6 @@ use tiphys_executor::{Execution, ExecutionContext, Executor, Progress};
 use tiphys_model::application::{
     Application, Backoff, Operation, OperationState, ResourceResult, SyncOperation, SyncOperationResult,
 };
-use tiphys_policy::project::Destination as PolicyDestination;
-use tiphys_policy::windows::{self, AppFacts};
 use tiphys_resource::ResourceKey;
 use tiphys_sync::plan::{PlanInput, SelectedResource, Strategy, SyncOperation as PlanOperation};
 use tiphys_sync::{AppSyncOptions, plan};
@@ -258,19 +256,7 @@ impl Controller {
             let project_name =
                 app.spec.project.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "default".into());
             let Some(project) = self.project(&project_name) else { break };
-            let dest = app.spec.destination.clone().unwrap_or_default();
-            let server = self.destinations.server_of(&dest).unwrap_or_default();
-            let cluster_name = self.destinations.name_of(&server);
-            let facts = AppFacts {
-                name,
-                destination: PolicyDestination {
-                    server: &server,
-                    name: &cluster_name,
-                    namespace: dest.namespace.as_deref().unwrap_or_default(),
-                },
-            };
-            let verdict =
-                windows::evaluate(project.spec.sync_windows.as_deref().unwrap_or_default(), &facts, now());
+            let verdict = self.windows(app, &project, now());
             if if manual { verdict.manual } else { verdict.automated } {
                 break;
             }

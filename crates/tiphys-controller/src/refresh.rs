@@ -15,7 +15,7 @@ use tiphys_model::application::{Application, ApplicationStatus};
 use tiphys_model::project::AppProject;
 use tiphys_model::source::ApplicationSource;
 use tiphys_policy::project::Destination as PolicyDestination;
-use tiphys_policy::windows::{self, AppFacts};
+use tiphys_policy::windows::{self, AppFacts, Verdict};
 use tiphys_resource::tracking::app_instance_name;
 use tiphys_resource::{GroupKind, ResourceKey};
 
@@ -179,6 +179,22 @@ impl Controller {
         AppComparison { comparison, destination, project }
     }
 
+    /// What the project's sync windows say about `app` at `now`.
+    pub fn windows(&self, app: &Application, project: &AppProject, now: chrono::DateTime<Utc>) -> Verdict {
+        let dest = app.spec.destination.clone().unwrap_or_default();
+        let server = self.destinations.server_of(&dest).unwrap_or_default();
+        let cluster_name = self.destinations.name_of(&server);
+        let facts = AppFacts {
+            name: app.metadata.name.as_deref().unwrap_or_default(),
+            destination: PolicyDestination {
+                server: &server,
+                name: &cluster_name,
+                namespace: dest.namespace.as_deref().unwrap_or_default(),
+            },
+        };
+        windows::evaluate(project.spec.sync_windows.as_deref().unwrap_or_default(), &facts, now)
+    }
+
     /// Refreshes one app: compare, orphans, automation, one status write.
     pub async fn refresh(self: &Arc<Self>, name: &str, level: Level) {
         let app = match self.app(name) {
@@ -207,20 +223,7 @@ impl Controller {
         // Automated sync.
         let mut operation = None;
         if !comparison.errored && !self.operation_running(name) {
-            let windows_allow = project.as_ref().is_none_or(|p| {
-                let dest = app.spec.destination.clone().unwrap_or_default();
-                let server = destination.as_ref().map(|d| d.server.clone()).unwrap_or_default();
-                let cluster_name = self.destinations.name_of(&server);
-                let facts = AppFacts {
-                    name,
-                    destination: PolicyDestination {
-                        server: &server,
-                        name: &cluster_name,
-                        namespace: dest.namespace.as_deref().unwrap_or_default(),
-                    },
-                };
-                windows::evaluate(p.spec.sync_windows.as_deref().unwrap_or_default(), &facts, now).automated
-            });
+            let windows_allow = project.as_ref().is_none_or(|p| self.windows(&app, p, now).automated);
             let compared = Compared {
                 sync_status: comparison.sync.status.as_deref().unwrap_or("Unknown"),
                 revisions: &comparison.revisions,

@@ -46,21 +46,10 @@ impl Exclusion {
         glob_match(&self.group, &gk.group) && glob_match(&self.kind, &gk.kind)
     }
 
-    /// What upstream always leaves out (high-churn, never GitOps-managed) plus core Events:
-    /// `events.k8s.io/*`, `metrics.k8s.io/*`, `coordination.k8s.io/Lease`, `""/Endpoints`,
-    /// `discovery.k8s.io/EndpointSlice` and `""/Event`.
+    /// What upstream always leaves out (high-churn, never GitOps-managed; the one list lives in
+    /// `tiphys_settings::ALWAYS_EXCLUDED`).
     pub fn defaults() -> Vec<Exclusion> {
-        [
-            ("", "Event"),
-            ("events.k8s.io", "*"),
-            ("metrics.k8s.io", "*"),
-            ("coordination.k8s.io", "Lease"),
-            ("", "Endpoints"),
-            ("discovery.k8s.io", "EndpointSlice"),
-        ]
-        .into_iter()
-        .map(|(g, k)| Exclusion::new(g, k))
-        .collect()
+        tiphys_settings::ALWAYS_EXCLUDED.iter().map(|(g, k)| Exclusion::new(g, k)).collect()
     }
 }
 
