@@ -942,3 +942,10 @@ fn a_forgotten_app_compares_from_scratch() {
     assert_eq!(status(&c), ("Synced", "Healthy"));
     assert_eq!(w.comparer.stats().render_misses, before.render_misses + 1);
 }
+
+#[test]
+fn the_comparer_is_shared_by_worker_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Comparer>();
+    shared::<Comparison>();
+}
