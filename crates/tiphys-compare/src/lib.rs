@@ -291,7 +291,8 @@ impl CompareInput<'_> {
 pub struct Comparison {
     /// `status.sync`: Synced / OutOfSync / Unknown, revision(s), comparedTo.
     pub sync: SyncStatus,
-    /// `status.resources`, sorted by group, kind, namespace, name.
+    /// `status.resources`, in upstream's order (`group/kind/namespace/name` compared as one
+    /// string).
     pub resources: Vec<ResourceStatus>,
     /// `status.health` (aggregated with upstream's precedence).
     pub health: HealthStatus,
@@ -781,7 +782,10 @@ impl Comparer {
         }
         out.health = health_code(health.status.as_str());
         out.summary = summary::summarize(live.iter());
-        out.resources = statuses;
+        let mut paired: Vec<(ResourceStatus, tiphys_diff::ResourceDiff)> =
+            statuses.into_iter().zip(diffs).collect();
+        paired.sort_by_cached_key(|(s, _)| status_key(s));
+        (out.resources, out.diffs) = paired.into_iter().unzip();
         out.sync.status = Some(if synced { SYNCED } else { OUT_OF_SYNC }.to_string());
         let mut desired = desired;
         if respects_ignore_differences(input.app) {
@@ -797,7 +801,6 @@ impl Comparer {
         }
         out.desired = desired;
         out.live = live;
-        out.diffs = diffs;
         Ok(())
     }
 
@@ -850,10 +853,17 @@ impl Comparer {
                 }
             })
             .collect();
+        out.resources.sort_by_cached_key(status_key);
         out.health = health_code(health.status.as_str());
         out.summary = summary::summarize(live.iter());
         out.live = live;
     }
+}
+
+/// Upstream's order of `status.resources`: by `group/kind/namespace/name` as one string.
+fn status_key(r: &ResourceStatus) -> String {
+    let part = |v: &Option<String>| v.clone().unwrap_or_default();
+    [part(&r.group), part(&r.kind), part(&r.namespace), part(&r.name)].join("/")
 }
 
 /// The identity part of a `status.resources` entry.

@@ -339,6 +339,11 @@ fn extra_tracked_object_requires_pruning() {
     let live = [live_cm("prod"), live_deploy(2, 2), extra.clone()];
     let c = w.compare(&a, &live, &Cluster::default(), RefreshLevel::Normal);
     assert_eq!(status(&c), ("OutOfSync", "Healthy"));
+    // Upstream's order: "group/kind/namespace/name" as one string.
+    let order: Vec<_> =
+        c.resources.iter().map(|r| (r.kind.clone().unwrap(), r.name.clone().unwrap())).collect();
+    let expected = [("ConfigMap", "old"), ("ConfigMap", "settings"), ("Deployment", "web")];
+    assert_eq!(order, expected.map(|(k, n)| (k.to_string(), n.to_string())));
     let old = resource(&c, "ConfigMap", "old");
     assert_eq!(old.requires_pruning, Some(true));
     assert_eq!(old.status.as_deref(), Some("OutOfSync"));
