@@ -190,6 +190,21 @@ fn mkdir(path: &Path) -> Result<(), UpError> {
     })
 }
 
+/// The git server's port: the Applications (and the app-of-apps children in the repository)
+/// name the repository by URL, so a data directory keeps the port it was created with.
+fn git_port(config: &UpConfig, remembered: &Remembered, layout: &Layout) -> Result<Option<u16>, UpError> {
+    match (config.git_port, remembered.git_port) {
+        (Some(asked), Some(kept)) if asked != kept && repo::exists(&layout.repo()) => Err(UpError::Data {
+            path: layout.state(),
+            message: format!(
+                "the example Applications fetch from port {kept}; run without --git-port {asked} \
+                 (or remove the directory to start over)"
+            ),
+        }),
+        (asked, kept) => Ok(asked.or(kept)),
+    }
+}
+
 /// Starts everything and returns once the Applications are registered and the controller
 /// runs.
 pub async fn start(config: UpConfig) -> Result<Environment, UpError> {
@@ -225,7 +240,7 @@ pub async fn start(config: UpConfig) -> Result<Environment, UpError> {
 
     mkdir(&layout.git_root())?;
     let git =
-        GitHttpServer::start(loopback(config.git_port.or(remembered.git_port)), &layout.git_root(), None)
+        GitHttpServer::start(loopback(git_port(&config, &remembered, &layout)?), &layout.git_root(), None)
             .map_err(UpError::Git)?;
     remembered.git_port = Some(git.addr().port());
     let repo_url = git.url(REPO_NAME);
@@ -314,6 +329,25 @@ mod tests {
         assert_eq!(Remembered::load(&path).unwrap(), state);
         let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600, "the file holds the sandbox token");
+    }
+
+    #[test]
+    fn a_data_directory_keeps_its_git_port() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path());
+        let kept = Remembered { git_port: Some(40002), ..Remembered::default() };
+        let asking = |port| UpConfig { git_port: port, ..UpConfig::default() };
+        // Before the repository exists any port goes; afterwards only the remembered one.
+        assert_eq!(git_port(&asking(Some(40009)), &kept, &layout).unwrap(), Some(40009));
+        std::fs::create_dir_all(layout.repo().join(".git")).unwrap();
+        assert_eq!(git_port(&asking(None), &kept, &layout).unwrap(), Some(40002));
+        assert_eq!(git_port(&asking(Some(40002)), &kept, &layout).unwrap(), Some(40002));
+        let err = git_port(&asking(Some(40009)), &kept, &layout).unwrap_err().to_string();
+        assert!(
+            err.contains("up.json") && err.contains("port 40002") && err.contains("--git-port 40009"),
+            "{err}"
+        );
+        assert_eq!(git_port(&asking(None), &Remembered::default(), &layout).unwrap(), None);
     }
 
     #[test]

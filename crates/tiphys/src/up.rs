@@ -17,7 +17,8 @@ pub struct UpArgs {
     /// Port of the sandbox API server (default: the one remembered in --data, else a free one).
     #[arg(long)]
     port: Option<u16>,
-    /// Port of the example Git repository's HTTP server (default: remembered, else free).
+    /// Port of the example Git repository's HTTP server (default: remembered, else free; a
+    /// --data directory keeps the port its Applications were registered with).
     #[arg(long)]
     git_port: Option<u16>,
     /// Port of the controller's metrics and webhook endpoint (default: remembered, else free).
