@@ -643,9 +643,13 @@ impl Comparer {
                 if let Some(owner) = input.tracking.other_owner(&found) {
                     out.conditions.push((
                         SHARED_RESOURCE_WARNING.into(),
+                        // Upstream names apps as `namespace/name` here (instance names use `_`).
                         format!(
-                            "{}/{} is part of applications {} and {owner}",
-                            key.kind, key.name, input.tracking.instance_name
+                            "{}/{} is part of applications {} and {}",
+                            key.kind,
+                            key.name,
+                            input.tracking.instance_name.replace('_', "/"),
+                            owner.replace('_', "/")
                         ),
                     ));
                     out.shared.insert(key, owner);
@@ -751,11 +755,21 @@ impl Comparer {
                     out.not_permitted.insert(k, message);
                 }
             }
-            let wave = tiphys_sync::hooks::wave(target.unwrap_or(obj));
+            // Upstream: the wave of the desired object only; deletion confirmation when either
+            // side carries `Delete=confirm`.
+            let wave = target.map_or(0, tiphys_sync::hooks::wave);
+            let confirm = [target, live_obj].into_iter().flatten().any(|o| {
+                tiphys_diff::compare::annotation_option(
+                    o,
+                    tiphys_resource::annotations::SYNC_OPTIONS,
+                    "Delete",
+                ) == Some("confirm")
+            });
             statuses.push(ResourceStatus {
                 status: status.map(str::to_string),
                 requires_pruning: requires_pruning.then_some(true),
                 sync_wave: (wave != 0).then_some(i64::from(wave)),
+                requires_deletion_confirmation: confirm.then_some(true),
                 ..resource_status(obj, &gvk, hook)
             });
             managed.push(ManagedResource { target, live: live_obj });

@@ -336,6 +336,8 @@ fn extra_tracked_object_requires_pruning() {
     extra["metadata"]["name"] = json!("old");
     extra["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] =
         json!("guestbook:/ConfigMap:prod/old");
+    extra["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] = json!("3");
+    extra["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] = json!("Delete=confirm");
     let live = [live_cm("prod"), live_deploy(2, 2), extra.clone()];
     let c = w.compare(&a, &live, &Cluster::default(), RefreshLevel::Normal);
     assert_eq!(status(&c), ("OutOfSync", "Healthy"));
@@ -346,6 +348,8 @@ fn extra_tracked_object_requires_pruning() {
     assert_eq!(order, expected.map(|(k, n)| (k.to_string(), n.to_string())));
     let old = resource(&c, "ConfigMap", "old");
     assert_eq!(old.requires_pruning, Some(true));
+    // As upstream: no wave for an object Git no longer has; deletion needs confirmation.
+    assert_eq!((old.sync_wave, old.requires_deletion_confirmation), (None, Some(true)));
     assert_eq!(old.status.as_deref(), Some("OutOfSync"));
     assert_eq!(resource(&c, "ConfigMap", "settings").requires_pruning, None);
 
@@ -756,7 +760,7 @@ fn duplicates_hooks_and_crds() {
     let w = World::new();
     let repo = w.repo("apps");
     let hook = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: migrate-\n  annotations:\n    argocd.argoproj.io/hook: PreSync\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: migrate:1\n";
-    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    kind: Widget\n    plural: widgets\n  versions:\n  - name: v1\n    served: true\n    storage: true\n";
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-1\"\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    kind: Widget\n    plural: widgets\n  versions:\n  - name: v1\n    served: true\n    storage: true\n";
     let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n";
     let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: extra\n  namespace: wrong\n";
     repo.commit(
@@ -781,6 +785,7 @@ fn duplicates_hooks_and_crds() {
     // A generateName object has no name yet (upstream lists it with an empty name).
     let job = c.resources.iter().find(|r| r.kind.as_deref() == Some("Job")).unwrap();
     assert_eq!((job.hook, job.status.as_deref()), (Some(true), None));
+    assert_eq!(resource(&c, "CustomResourceDefinition", "widgets.example.com").sync_wave, Some(-1));
     let widget = c.desired.iter().find(|o| o["kind"] == "Widget").unwrap();
     assert_eq!(widget["metadata"]["namespace"], "prod", "the CRD in the same app says Widget is namespaced");
     assert_eq!(resource(&c, "Widget", "w").health.as_ref().and_then(|h| h.message.as_deref()), None);
@@ -838,7 +843,7 @@ fn label_tracking_for_an_app_outside_the_control_namespace() {
     );
     assert_eq!(
         conditions_of(&c, "SharedResourceWarning"),
-        ["ConfigMap/settings is part of applications team_guestbook and billing"]
+        ["ConfigMap/settings is part of applications team/guestbook and billing"]
     );
 
     // Without sourceNamespaces the project refuses an app from another namespace.
