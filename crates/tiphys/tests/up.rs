@@ -195,6 +195,23 @@ fn up_registers_the_examples_stops_on_sigint_and_resumes_from_data() {
     wait_until("all apps Synced/Healthy", Duration::from_secs(180), || not_synced_healthy(&kubeconfig));
     let metrics = http_get(&up.printed("metrics:"));
     assert!(metrics.contains("argocd_app_info{"), "{metrics}");
+    // The hooks of waves-hooks ran (the PostSync one once the app is healthy) and, having
+    // succeeded, were deleted (HookSucceeded).
+    let template = r#"{.status.operationState.phase}{"\n"}{range .status.operationState.syncResult.resources[*]}{.name} {.hookType} {.hookPhase}{"\n"}{end}"#;
+    wait_until("the waves-hooks operation with both hooks", Duration::from_secs(60), || {
+        let results = kubectl(
+            &kubeconfig,
+            &["get", "application", "waves-hooks", "-n", "argocd", "-o", &format!("jsonpath={template}")],
+        );
+        let done = ["Succeeded", "db-migrate PreSync Succeeded", "smoke-test PostSync Succeeded"]
+            .iter()
+            .all(|want| results.lines().any(|l| l == *want));
+        (!done).then_some(results)
+    });
+    wait_until("succeeded hooks deleted", Duration::from_secs(60), || {
+        let jobs = kubectl(&kubeconfig, &["get", "jobs", "-n", "waves-hooks", "-o", "name"]);
+        (!jobs.trim().is_empty()).then_some(jobs)
+    });
 
     // A commit in the printed working tree is deployed.
     let work = up.printed("  working tree:");
