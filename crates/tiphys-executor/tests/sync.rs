@@ -515,3 +515,38 @@ spec:
     assert_eq!(summary[0], "Job/cleanup PreDelete Succeeded -", "{summary:?}");
     w.sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreground_prune_waits_until_the_object_and_its_dependents_are_gone() {
+    let w = world().await;
+    let web = yaml(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: old-web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: old-web}}
+  template:
+    metadata: {labels: {app: old-web}}
+    spec:
+      containers: [{name: c, image: nginx}]
+"#,
+    );
+    let (_, ok, message) = sync(&w, &Sync::new(web), &[]).await;
+    assert!(ok, "{message}");
+    let old = key("apps", "Deployment", "default", "old-web");
+    // Wait for the simulator's ReplicaSet, so the foreground deletion has a dependent to wait on.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while get(&w, &old).await.is_none_or(|d| d["status"]["readyReplicas"] != 2) {
+        assert!(tokio::time::Instant::now() < deadline, "old-web never became ready");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut pruning = Sync::new(vec![config_map("other", None)]);
+    pruning.prune = true;
+    let (execution, ok, message) = sync(&w, &pruning, std::slice::from_ref(&old)).await;
+    assert!(ok, "{message}: {:#?}", execution.results());
+    assert!(get(&w, &old).await.is_none(), "the operation ended only once the Deployment was gone");
+    assert_result(&execution, "Deployment/old-web Sync Succeeded Pruned");
+    w.sandbox.shutdown().await;
+}
