@@ -722,9 +722,12 @@ impl Comparer {
             let gvk = tiphys_resource::GroupVersionKind::of(obj).unwrap_or_default();
             let hook = is_hook(obj);
             let skip = target.is_some_and(tiphys_sync::hooks::is_skip);
-            let requires_pruning = target.is_none() && live_obj.is_some();
+            // A live object whose tracking id names another object (copied by a tool or by
+            // hand) is listed, but neither counted nor pruned, as upstream.
+            let own = self_referenced(&input.tracking.tracking, live_obj, target);
+            let requires_pruning = target.is_none() && live_obj.is_some() && own;
             let mut status = None;
-            if !hook && !skip {
+            if !hook && !skip && own {
                 if rd.status == DiffStatus::Synced {
                     status = Some(SYNCED);
                     if let Some(t) = target
@@ -872,6 +875,17 @@ impl Comparer {
         out.summary = summary::summarize(live.iter());
         out.live = live;
     }
+}
+
+/// Whether a live object's tracking id (annotation methods) names this object: the desired
+/// one when there is one, else itself. No id, no live object: nothing says otherwise.
+fn self_referenced(
+    tracking: &tiphys_resource::tracking::Tracking,
+    live: Option<&Value>,
+    target: Option<&Value>,
+) -> bool {
+    let Some(id) = live.and_then(|l| tracking.tracking_id(l)) else { return true };
+    target.or(live).is_some_and(|obj| id.refers_to(obj))
 }
 
 /// Upstream's order of `status.resources`: by `group/kind/namespace/name` as one string.

@@ -353,6 +353,16 @@ fn extra_tracked_object_requires_pruning() {
     assert_eq!(old.status.as_deref(), Some("OutOfSync"));
     assert_eq!(resource(&c, "ConfigMap", "settings").requires_pruning, None);
 
+    // A copy whose tracking id names another object (tools copy annotations): listed, not
+    // counted, never pruned.
+    let mut copy = live_cm("prod");
+    copy["metadata"]["name"] = json!("settings-copy");
+    let c =
+        w.compare(&a, &[live_cm("prod"), live_deploy(2, 2), copy], &Cluster::default(), RefreshLevel::Normal);
+    assert_eq!(status(&c), ("Synced", "Healthy"));
+    let listed = resource(&c, "ConfigMap", "settings-copy");
+    assert_eq!((listed.status.as_deref(), listed.requires_pruning), (None, None));
+
     // IgnoreExtraneous: still listed for pruning, but the app is Synced.
     extra["metadata"]["annotations"]["argocd.argoproj.io/compare-options"] = json!("IgnoreExtraneous");
     let c = w.compare(
