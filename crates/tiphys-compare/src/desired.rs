@@ -151,6 +151,56 @@ fn gvk_text(obj: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// Upstream's managed namespace: with `CreateNamespace=true` and `managedNamespaceMetadata`,
+/// a destination namespace this app already tracks counts as desired (with the metadata's
+/// labels and annotations) even though Git does not define it, so it is compared instead of
+/// pruned.
+pub(crate) fn managed_namespace(
+    app: &tiphys_model::Application,
+    destination_namespace: &str,
+    desired: &[Value],
+    live: &[Value],
+    tracking: &TrackingConfig,
+) -> Option<Value> {
+    let policy = app.spec.sync_policy.as_ref()?;
+    let metadata = policy.managed_namespace_metadata.as_ref()?;
+    let create = policy.sync_options.iter().flatten().any(|o| o.trim() == "CreateNamespace=true");
+    let is_ns = |o: &Value| {
+        o.get("kind").and_then(Value::as_str) == Some("Namespace")
+            && o.get("apiVersion").and_then(Value::as_str) == Some("v1")
+            && o.pointer("/metadata/name").and_then(Value::as_str) == Some(destination_namespace)
+    };
+    if !create || destination_namespace.is_empty() || desired.iter().any(is_ns) || !live.iter().any(is_ns) {
+        return None;
+    }
+    let mut meta = serde_json::Map::new();
+    meta.insert("name".into(), Value::String(destination_namespace.to_string()));
+    let as_map = |m: &std::collections::BTreeMap<String, String>| {
+        Value::Object(m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    };
+    if let Some(labels) = metadata.labels.as_ref().filter(|l| !l.is_empty()) {
+        meta.insert("labels".into(), as_map(labels));
+    }
+    if let Some(annotations) = metadata.annotations.as_ref().filter(|a| !a.is_empty()) {
+        meta.insert("annotations".into(), as_map(annotations));
+    }
+    let mut ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta});
+    tracking.tracking.set_tracking(&mut ns, &tracking.instance_name, destination_namespace).ok()?;
+    Some(ns)
+}
+
+/// Upstream's `HasChangedManagedNamespaceMetadata`: the spec's managed namespace metadata is
+/// not what the last sync applied, so the app is OutOfSync until the next sync.
+pub(crate) fn managed_namespace_metadata_changed(app: &tiphys_model::Application) -> bool {
+    let Some(wanted) = app.spec.sync_policy.as_ref().and_then(|p| p.managed_namespace_metadata.as_ref())
+    else {
+        return false;
+    };
+    let applied =
+        app.status.as_ref().and_then(|s| s.operation_state.as_ref()).and_then(|o| o.sync_result.as_ref());
+    applied.is_some_and(|r| r.managed_namespace_metadata.as_ref() != Some(wanted))
+}
+
 /// `apiVersion kind name` of a possibly malformed object, for messages.
 pub(crate) fn describe(obj: &Value) -> String {
     let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("?").to_string();

@@ -493,7 +493,17 @@ impl Comparer {
                 out.conditions.extend(
                     prepared.repeated.iter().map(|m| (REPEATED_RESOURCE_WARNING.to_string(), m.clone())),
                 );
-                let assessed = self.diff_and_assess(input, &differ, prepared.objects, live, &mut out);
+                let mut desired = prepared.objects;
+                let ns = input.destination_namespace();
+                if let Some(managed) =
+                    desired::managed_namespace(input.app, ns, &desired, &live, &input.tracking)
+                {
+                    desired.push(managed);
+                }
+                let assessed = self.diff_and_assess(input, &differ, desired, live, &mut out);
+                if assessed.is_ok() && desired::managed_namespace_metadata_changed(input.app) {
+                    out.sync.status = Some(OUT_OF_SYNC.into());
+                }
                 if let Err(e) = assessed {
                     out.conditions.push((COMPARISON_ERROR.into(), e.to_string()));
                     out.errored = true;

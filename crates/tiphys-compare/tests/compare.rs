@@ -969,3 +969,35 @@ fn the_comparer_is_shared_by_worker_threads() {
     shared::<Comparer>();
     shared::<Comparison>();
 }
+
+#[test]
+fn managed_namespace_metadata() {
+    let w = World::new();
+    let (_repo, _sha, mut a) = guestbook(&w);
+    a.spec.sync_policy = Some(
+        serde_json::from_value(json!({"syncOptions": ["CreateNamespace=true"],
+            "managedNamespaceMetadata": {"labels": {"team": "web"}}}))
+        .unwrap(),
+    );
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "prod", "uid": "n1", "labels": {"team": "web", "kubernetes.io/metadata.name": "prod"},
+            "annotations": {"argocd.argoproj.io/tracking-id": "guestbook:/Namespace:prod/prod"}},
+        "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
+    let live = [live_cm("prod"), live_deploy(2, 2), ns.clone()];
+    // The tracked destination namespace is compared as desired, not pruned.
+    let c = w.compare(&a, &live, &Cluster::default(), RefreshLevel::Normal);
+    assert_eq!(status(&c), ("Synced", "Healthy"), "{:?}", c.resources);
+    let listed = resource(&c, "Namespace", "prod");
+    assert_eq!((listed.status.as_deref(), listed.requires_pruning), (Some("Synced"), None));
+    let desired_ns = c.desired.iter().find(|o| o["kind"] == "Namespace").unwrap();
+    assert_eq!(desired_ns["metadata"]["labels"]["team"], "web");
+
+    // Metadata changed since the last sync applied it: OutOfSync until the next sync.
+    a.status = Some(
+        serde_json::from_value(json!({"operationState": {"phase": "Succeeded",
+            "syncResult": {"revision": "x", "managedNamespaceMetadata": {"labels": {"team": "old"}}}}}))
+        .unwrap(),
+    );
+    let c = w.compare(&a, &live, &Cluster::default(), RefreshLevel::Normal);
+    assert_eq!(status(&c).0, "OutOfSync");
+}
