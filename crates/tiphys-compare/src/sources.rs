@@ -16,14 +16,14 @@ use crate::refs::Unresolved;
 use crate::{CompareError, CompareInput, Comparer, RefreshLevel};
 
 /// A source with the commit it resolved to.
-pub(crate) struct Resolved1<'a> {
+pub(crate) struct ResolvedSource<'a> {
     pub(crate) source: &'a ApplicationSource,
     pub(crate) repo: &'a str,
     pub(crate) sha: String,
     pub(crate) creds: Option<Credentials>,
 }
 
-impl Resolved1<'_> {
+impl ResolvedSource<'_> {
     /// `ref:` sources without a path only lend their files to `$ref/...` value files.
     pub(crate) fn is_rendered(&self) -> bool {
         self.source.r#ref.as_deref().is_none_or(str::is_empty)
@@ -53,7 +53,7 @@ impl Comparer {
         source: &'a ApplicationSource,
         pinned: Option<&str>,
         previous: Option<&str>,
-    ) -> Result<Resolved1<'a>, CompareError> {
+    ) -> Result<ResolvedSource<'a>, CompareError> {
         let repo = source.repo_url.as_deref().filter(|r| !r.is_empty()).ok_or(CompareError::NoRepo)?;
         if repo.starts_with("oci://") {
             return Err(CompareError::HelmRepository {
@@ -73,11 +73,11 @@ impl Comparer {
             && pinned.is_none()
             && let Some(prev) = previous.filter(|p| is_sha(p))
         {
-            return Ok(Resolved1 { source, repo, sha: prev.to_lowercase(), creds });
+            return Ok(ResolvedSource { source, repo, sha: prev.to_lowercase(), creds });
         }
         let wanted = pinned.or(source.target_revision.as_deref()).filter(|r| !r.is_empty()).unwrap_or("HEAD");
         if is_sha(wanted) {
-            return Ok(Resolved1 { source, repo, sha: wanted.to_lowercase(), creds });
+            return Ok(ResolvedSource { source, repo, sha: wanted.to_lowercase(), creds });
         }
         let git = |message: String| CompareError::Git { message };
         let sha = match self.refs.resolve(&self.git, repo, creds.as_ref(), fresh, wanted) {
@@ -95,10 +95,10 @@ impl Comparer {
                 .to_string()));
             }
         };
-        Ok(Resolved1 { source, repo, sha, creds })
+        Ok(ResolvedSource { source, repo, sha, creds })
     }
 
-    fn checkout(&self, r: &Resolved1<'_>) -> Result<RepoRoot, CompareError> {
+    fn checkout(&self, r: &ResolvedSource<'_>) -> Result<RepoRoot, CompareError> {
         let git = |e: tiphys_git::GitError| CompareError::Git { message: e.to_string() };
         // Checking that a commit is present runs git; once its tree is checked out (trees are
         // immutable and kept), the apps rendered from it after the first skip that.
@@ -120,8 +120,8 @@ impl Comparer {
     pub(crate) fn render_source(
         &self,
         input: &CompareInput<'_>,
-        target: &Resolved1<'_>,
-        all: &[Resolved1<'_>],
+        target: &ResolvedSource<'_>,
+        all: &[ResolvedSource<'_>],
     ) -> Result<(Arc<Vec<Value>>, SourceType), CompareError> {
         let app = AppContext {
             name: input.app.metadata.name.clone().unwrap_or_default(),
@@ -134,7 +134,7 @@ impl Comparer {
             kube_version: input.cluster_version().0.to_string(),
             api_versions: input.cluster_version().1.to_vec(),
         };
-        let refs: Vec<&Resolved1<'_>> =
+        let refs: Vec<&ResolvedSource<'_>> =
             all.iter().filter(|r| r.source.r#ref.as_deref().is_some_and(|n| !n.is_empty())).collect();
         let mut extra = Sha256::new();
         for r in &refs {
@@ -208,8 +208,8 @@ impl Comparer {
     fn render_uncached(
         &self,
         input: &CompareInput<'_>,
-        target: &Resolved1<'_>,
-        refs: &[&Resolved1<'_>],
+        target: &ResolvedSource<'_>,
+        refs: &[&ResolvedSource<'_>],
         app: &AppContext,
     ) -> Result<(Vec<Value>, SourceType), CompareError> {
         let root = self.checkout(target)?;
