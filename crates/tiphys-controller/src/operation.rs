@@ -285,6 +285,26 @@ impl Controller {
             let why: Vec<String> = comparison.conditions.iter().map(|(_, m)| m.clone()).collect();
             return Attempt::Failed(format!("ComparisonError: {}", why.join("; ")));
         }
+        if !comparison.not_permitted.is_empty() {
+            // Upstream refuses the whole sync: each refused resource is a failed task.
+            let mut refused: Vec<(&ResourceKey, &String)> = comparison.not_permitted.iter().collect();
+            refused.sort();
+            let results = refused
+                .into_iter()
+                .map(|(key, message)| ResourceResult {
+                    group: Some(key.group.clone()),
+                    kind: Some(key.kind.clone()),
+                    namespace: Some(key.namespace.clone()),
+                    name: Some(key.name.clone()),
+                    status: Some("SyncFailed".into()),
+                    message: Some(message.clone()),
+                    sync_phase: Some("Sync".into()),
+                    ..Default::default()
+                })
+                .collect();
+            state.sync_result = Some(SyncOperationResult { resources: Some(results), ..Default::default() });
+            return Attempt::Failed("one or more synchronization tasks are not valid".into());
+        }
         let Some(destination) = compared.destination else {
             return Attempt::Failed("the destination cluster is not available".into());
         };

@@ -20,6 +20,7 @@ use tiphys_resource::tracking::app_instance_name;
 use tiphys_resource::{GroupKind, ResourceKey};
 
 use crate::automation::{self, Compared, Decision};
+use crate::config::Snapshot;
 use crate::destinations::Destination;
 use crate::orphans;
 use crate::queue::Level;
@@ -50,10 +51,14 @@ pub struct Pin {
     pub sources: Option<Vec<ApplicationSource>>,
 }
 
-/// Discovery and untracked objects of one destination, for the comparison.
-struct DestinationLookup(Arc<Destination>);
+/// Discovery, untracked objects and argocd-cm's resource filter for one destination.
+struct DestinationLookup(Arc<Destination>, Arc<Snapshot>);
 
 impl LiveLookup for DestinationLookup {
+    fn is_excluded(&self, group: &str, kind: &str) -> bool {
+        self.1.settings.is_excluded(group, kind, &self.0.server)
+    }
+
     fn is_namespaced(&self, group: &str, kind: &str) -> Option<bool> {
         let gk = GroupKind { group: group.to_string(), kind: kind.to_string() };
         self.0.cluster.catalog().resolve(&gk).map(|info| info.namespaced)
@@ -142,7 +147,7 @@ impl Controller {
             let fallback;
             let lookup: &dyn LiveLookup = match &lookup {
                 Some(d) => {
-                    fallback = DestinationLookup(d.clone());
+                    fallback = DestinationLookup(d.clone(), snapshot.clone());
                     &fallback
                 }
                 None => &NoCluster,

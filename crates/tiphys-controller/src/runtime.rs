@@ -309,8 +309,13 @@ impl Controller {
     fn on_app_change(self: &Arc<Self>, name: &str) {
         let Some(value) = self.app_value(name) else {
             lock(&self.intents).remove(name);
+            lock(&self.last_hard).remove(name);
             lock(&self.queue).remove(&name.to_string());
             self.metrics.forget_app(name);
+            let mut gone = Application::default();
+            gone.metadata.name = Some(name.to_string());
+            gone.metadata.namespace = Some(self.namespace.clone());
+            self.comparer.forget_app(&gone);
             return;
         };
         let intent = intent_of(&value);

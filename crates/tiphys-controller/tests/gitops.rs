@@ -315,3 +315,32 @@ async fn create_namespace_applies_managed_namespace_metadata() {
     assert_eq!(ns["metadata"]["labels"]["team"], "a");
     assert_eq!(ns["metadata"]["annotations"]["owner"], "ops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_kind_the_project_does_not_permit_fails_the_sync_naming_the_resource() {
+    let role =
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\nrules: []\n";
+    let w = World::start(
+        &[("app/role.yaml", role), ("app/cm.yaml", &configmap("settings", json!({"k": "v"})))],
+        json!({}),
+    )
+    .await;
+    // No clusterResourceWhitelist: cluster-scoped kinds are refused, as upstream.
+    w.apply(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+        "metadata": {"name": "namespaced-only", "namespace": NS},
+        "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]}}))
+        .await;
+    w.create_app("roles", "app", "default", json!({"project": "namespaced-only"})).await;
+    w.wait_app("roles", "compared", WAIT, |a| sync_status(a) == "OutOfSync").await;
+    w.sync("roles", json!({})).await;
+    let app = w.wait_app("roles", "sync refused", WAIT, |a| phase(a) == "Failed").await;
+    let state = &app["status"]["operationState"];
+    assert_eq!(state["message"], "one or more synchronization tasks are not valid", "{state}");
+    let refused = &state["syncResult"]["resources"][0];
+    assert_eq!(
+        (refused["kind"].as_str(), refused["status"].as_str()),
+        (Some("ClusterRole"), Some("SyncFailed"))
+    );
+    assert!(refused["message"].as_str().unwrap_or_default().contains("not permitted"), "{refused}");
+    assert!(w.get(&cm_key("default", "settings")).await.is_none(), "nothing applied");
+}
