@@ -106,28 +106,38 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, UpError> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Writes the example repository into `dir` (created if missing) as a git working repository
-/// on branch `main` with one commit, the app-of-apps children pointing at `repo_url`. A push
-/// from a clone updates the working tree (`receive.denyCurrentBranch=updateInstead`). Returns
-/// the commit SHA.
+/// Writes the example repository into `dir` (which must not exist yet) as a git working
+/// repository on branch `main` with one commit, the app-of-apps children pointing at
+/// `repo_url`. A push from a clone updates the working tree
+/// (`receive.denyCurrentBranch=updateInstead`). The repository is built next to `dir` and
+/// renamed into place, so an interrupted first start never leaves a half-made repository that
+/// a restart would keep. Returns the commit SHA.
 pub fn write(dir: &Path, repo_url: &str) -> Result<String, UpError> {
+    let mut partial = dir.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
     let io = |e: std::io::Error| UpError::Repo { path: dir.to_path_buf(), message: e.to_string() };
-    std::fs::create_dir_all(dir).map_err(io)?;
+    match std::fs::remove_dir_all(&partial) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
     for (path, content) in FILES {
-        let target = dir.join(path);
+        let target = partial.join(path);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
         std::fs::write(&target, content.replace(REPO_URL_PLACEHOLDER, repo_url)).map_err(io)?;
     }
-    git(dir, &["init", "--quiet", "--initial-branch=main"])?;
-    git(dir, &["config", "receive.denyCurrentBranch", "updateInstead"])?;
-    git(dir, &["add", "-A"])?;
+    git(&partial, &["init", "--quiet", "--initial-branch=main"])?;
+    git(&partial, &["config", "receive.denyCurrentBranch", "updateInstead"])?;
+    git(&partial, &["add", "-A"])?;
     git(
-        dir,
+        &partial,
         &["commit", "--quiet", "--no-gpg-sign", "--no-verify", "-m", "Example applications for tiphys up"],
     )?;
-    git(dir, &["rev-parse", "HEAD"])
+    let commit = git(&partial, &["rev-parse", "HEAD"])?;
+    std::fs::rename(&partial, dir).map_err(io)?;
+    Ok(commit)
 }
 
 /// True when `dir` already holds a git repository (a restart with `--data` keeps it as the

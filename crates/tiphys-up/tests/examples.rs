@@ -46,8 +46,13 @@ fn served() -> Served {
     let server = GitHttpServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), &root, None).unwrap();
     let repo_dir = root.join(tiphys_up::REPO_NAME);
     assert!(!repo::exists(&repo_dir));
+    // Leftovers of an interrupted first start are replaced.
+    let leftover = root.join(format!("{}.partial", tiphys_up::REPO_NAME));
+    std::fs::create_dir_all(leftover.join(".git")).unwrap();
+    std::fs::write(leftover.join("stale.yaml"), "kind: Stale\n").unwrap();
     let commit = repo::write(&repo_dir, &server.url(tiphys_up::REPO_NAME)).unwrap();
     assert!(repo::exists(&repo_dir));
+    assert!(!leftover.exists() && !repo_dir.join("stale.yaml").exists());
     Served { dir, server, commit }
 }
 
