@@ -304,6 +304,9 @@ impl Execution {
                     self.apply(exec, &batch).await;
                 }
                 Command::DeleteBeforeCreation(i) => {
+                    if self.timings.first_write.is_none() {
+                        self.timings.first_write = Some(self.created.elapsed());
+                    }
                     if let Some(wait) = self.delete_before_creation(exec, i).await {
                         self.queue.push_front(Command::DeleteBeforeCreation(i));
                         return Some(wait);

@@ -550,3 +550,28 @@ spec:
     assert_result(&execution, "Deployment/old-web Sync Succeeded Pruned");
     w.sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_while_the_sync_fail_hook_runs_finishes_the_failed_operation() {
+    let w = world().await;
+    let desired = with_annotation(yaml(LIFECYCLE), "db-migrate", "sandbox.tiphys.io/fail-job", "true");
+    let s = Sync::new(desired);
+    let plan = support::plan(&w, &s, &[]).await;
+    let mut first = Execution::new(plan.clone(), context(&s), None);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !summary(&first).iter().any(|l| l.starts_with("Job/notify-sync-failure SyncFail Running")) {
+        assert!(matches!(first.advance(&w.executor).await, Progress::Running { .. }), "finished too early");
+        assert!(tokio::time::Instant::now() < deadline, "the SyncFail hook never started");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let persisted = first.results();
+    drop(first);
+    let mut resumed = Execution::new(plan, context(&s), Some(&persisted));
+    let (ok, message) = run(&w, &mut resumed).await;
+    assert!(!ok);
+    assert!(message.starts_with("one or more synchronization tasks completed unsuccessfully"), "{message}");
+    assert!(message.contains("db-migrate"), "{message}");
+    assert_result(&resumed, "Job/notify-sync-failure SyncFail Succeeded -");
+    assert!(get(&w, &key("apps", "Deployment", "default", "my-app")).await.is_none(), "Sync phase never ran");
+    w.sandbox.shutdown().await;
+}
