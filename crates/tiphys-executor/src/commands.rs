@@ -179,15 +179,26 @@ impl Executor {
             self.recreate(&task.key, object, options).await?;
             return Ok("replaced");
         }
-        // Replacing with the live resourceVersion keeps a CRD's or Namespace's contents (upstream
-        // updates those instead of replacing them); for other kinds it is a plain replace.
-        let mut update = object.clone();
-        if let (Some(meta), Some(rv)) =
-            (update.get_mut("metadata").and_then(Value::as_object_mut), resource_version(live))
-        {
-            meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
-        }
-        self.retrying(|| self.cluster.replace(&update, options)).await?;
+        // An update at the live resourceVersion (upstream updates CRDs and Namespaces rather than
+        // replacing them, so their contents stay). A conflict means someone wrote in between:
+        // the retry reads the object again instead of resending a stale version.
+        let known = std::sync::Mutex::new(Some(live.clone()));
+        self.retrying(|| async {
+            let first = known.lock().ok().and_then(|mut k| k.take());
+            let live = match first {
+                Some(live) => Some(live),
+                None => self.cluster.get(&task.key).await?,
+            };
+            let mut update = object.clone();
+            if let (Some(meta), Some(rv)) = (
+                update.get_mut("metadata").and_then(Value::as_object_mut),
+                live.as_ref().and_then(resource_version),
+            ) {
+                meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+            }
+            self.cluster.replace(&update, options).await
+        })
+        .await?;
         Ok("replaced")
     }
 
