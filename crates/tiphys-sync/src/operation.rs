@@ -266,38 +266,26 @@ impl Operation {
             }
             Stage::DryRunSent => {
                 self.stage = Stage::Running;
-                let invalid: Vec<String> = observed
-                    .iter()
-                    .filter_map(|(_, o)| match o {
-                        Observed::Invalid(m) => Some(m.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                if !invalid.is_empty() {
-                    return self.finish(
-                        false,
-                        format!(
-                            "one or more synchronization tasks are not valid, reason: {}",
-                            invalid.join(",")
-                        ),
-                    );
-                }
-                let failures: Vec<String> = observed
-                    .iter()
-                    .filter_map(|(_, o)| match o {
-                        Observed::ApplyFailed(m) => Some(m.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                if !failures.is_empty() {
-                    // Upstream stops here without running SyncFail hooks: nothing was applied.
-                    return self.finish(
-                        false,
-                        format!(
-                            "one or more objects failed to apply (dry run), reason: {}",
-                            failures.join(",")
-                        ),
-                    );
+                // Tasks the cluster cannot run at all first (upstream checks them before its dry
+                // run), then refused dry-run writes. Upstream stops here without SyncFail hooks:
+                // nothing was written.
+                type Pick = fn(&Observed) -> Option<&String>;
+                let checks: [(Pick, &str); 2] = [
+                    (
+                        |o| if let Observed::Invalid(m) = o { Some(m) } else { None },
+                        "one or more synchronization tasks are not valid",
+                    ),
+                    (
+                        |o| if let Observed::ApplyFailed(m) = o { Some(m) } else { None },
+                        "one or more objects failed to apply (dry run)",
+                    ),
+                ];
+                for (pick, what) in checks {
+                    let reasons: Vec<&str> =
+                        observed.iter().filter_map(|(_, o)| pick(o)).map(String::as_str).collect();
+                    if !reasons.is_empty() {
+                        return self.finish(false, format!("{what}, reason: {}", reasons.join(",")));
+                    }
                 }
                 if self.plan.dry_run {
                     // Upstream walks the steps in dry-run mode and ends with the usual message.
