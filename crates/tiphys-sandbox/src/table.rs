@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::store::{ListPage, Stored};
-use crate::types::ResourceType;
+use crate::types::{PrinterColumn, ResourceType, get_path};
 
 /// A human age the way kubectl prints it: `45s`, `3m12s`, `5h`, `2d`.
 pub fn age(created: &str, now: jiff::Timestamp) -> String {
@@ -21,7 +21,21 @@ pub fn age(created: &str, now: jiff::Timestamp) -> String {
     }
 }
 
-fn columns(rt: &ResourceType) -> Vec<(&'static str, &'static str)> {
+/// Name, type and priority of each column: the kind's own for built-in kinds, a CRD's
+/// `additionalPrinterColumns` for custom ones (Age last unless the CRD places it).
+fn columns(rt: &ResourceType) -> Vec<(String, String, i64)> {
+    if !rt.printer_columns.is_empty() {
+        let mut cols = vec![("Name".to_string(), "string".to_string(), 0)];
+        cols.extend(rt.printer_columns.iter().map(|c| (c.name.clone(), c.type_.clone(), c.priority)));
+        if !rt.printer_columns.iter().any(|c| c.json_path == ".metadata.creationTimestamp") {
+            cols.push(("Age".into(), "date".into(), 0));
+        }
+        return cols;
+    }
+    builtin_columns(rt).into_iter().map(|(n, t)| (n.to_string(), t.to_string(), 0)).collect()
+}
+
+fn builtin_columns(rt: &ResourceType) -> Vec<(&'static str, &'static str)> {
     let mut cols = vec![("Name", "string")];
     match (rt.group.as_str(), rt.kind.as_str()) {
         ("apps", "Deployment") => {
@@ -44,8 +58,24 @@ fn int(v: &Value) -> i64 {
     v.as_i64().unwrap_or(0)
 }
 
+/// A printer column's cell: the value at its path (a date as an age, as kubectl prints it).
+fn printer_cell(column: &PrinterColumn, obj: &Value, now: jiff::Timestamp) -> Value {
+    match get_path(obj, &column.json_path) {
+        Some(Value::String(t)) if column.type_ == "date" => json!(age(t, now)),
+        Some(v) => v.clone(),
+        None => Value::Null,
+    }
+}
+
 fn cells(rt: &ResourceType, obj: &Value, now: jiff::Timestamp) -> Vec<Value> {
     let mut out = vec![obj["metadata"]["name"].clone()];
+    if !rt.printer_columns.is_empty() {
+        out.extend(rt.printer_columns.iter().map(|c| printer_cell(c, obj, now)));
+        if !rt.printer_columns.iter().any(|c| c.json_path == ".metadata.creationTimestamp") {
+            out.push(json!(age(obj["metadata"]["creationTimestamp"].as_str().unwrap_or_default(), now)));
+        }
+        return out;
+    }
     let st = &obj["status"];
     match (rt.group.as_str(), rt.kind.as_str()) {
         ("apps", "Deployment") => out.extend([
@@ -85,9 +115,9 @@ fn cells(rt: &ResourceType, obj: &Value, now: jiff::Timestamp) -> Vec<Value> {
 fn column_definitions(rt: &ResourceType) -> Vec<Value> {
     columns(rt)
         .into_iter()
-        .map(|(name, kind)| {
-            json!({"name": name, "type": kind, "format": if name == "Name" { "name" } else { "" },
-                "description": "", "priority": 0})
+        .map(|(name, kind, priority)| {
+            let format = if name == "Name" { "name" } else { "" };
+            json!({"name": name, "type": kind, "format": format, "description": "", "priority": priority})
         })
         .collect()
 }

@@ -43,6 +43,21 @@ pub struct ResourceType {
     pub custom: bool,
     /// Whether the version is the group's preferred (storage) version.
     pub preferred: bool,
+    /// A CRD version's `additionalPrinterColumns` (what `kubectl get` shows for it).
+    pub printer_columns: Vec<PrinterColumn>,
+}
+
+/// One `additionalPrinterColumns` entry of a CRD version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterColumn {
+    /// Column header.
+    pub name: String,
+    /// OpenAPI type (`string`, `integer`, `date`, ...).
+    pub type_: String,
+    /// Simple JSON path of the value (`.status.sync.status`).
+    pub json_path: String,
+    /// 0 shows by default; higher only with `-o wide`.
+    pub priority: i64,
 }
 
 impl ResourceType {
@@ -208,6 +223,7 @@ pub fn builtin_types() -> Vec<ResourceType> {
                 }),
                 custom: false,
                 preferred: true,
+                printer_columns: Vec::new(),
             });
         }
     }
@@ -257,6 +273,19 @@ pub fn types_of_crd(crd: &Value) -> Vec<ResourceType> {
                 scale,
                 custom: true,
                 preferred: storage.is_none_or(|s| s == name),
+                printer_columns: v["additionalPrinterColumns"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| {
+                        Some(PrinterColumn {
+                            name: c["name"].as_str()?.to_string(),
+                            type_: c["type"].as_str().unwrap_or("string").to_string(),
+                            json_path: c["jsonPath"].as_str()?.to_string(),
+                            priority: c["priority"].as_i64().unwrap_or(0),
+                        })
+                    })
+                    .collect(),
             })
         })
         .collect()

@@ -306,6 +306,16 @@ fn tiphys_crds_apply_client_dry_run_then_for_real() {
     let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: guestbook\nspec:\n  project: default\n  source: {repoURL: 'https://example.com/repo.git', path: guestbook, targetRevision: HEAD}\n  destination: {server: 'https://kubernetes.default.svc', namespace: default}\n";
     assert!(k.apply(app).contains("application.argoproj.io/guestbook created"));
     assert_eq!(k.ok(&["get", "applications", "-o", "name"]).trim(), "application.argoproj.io/guestbook");
+    // The CRD's additionalPrinterColumns are what `kubectl get` shows (priority 10 only with -o wide).
+    let status = "{\"status\":{\"sync\":{\"status\":\"Synced\",\"revision\":\"abc123\"},\"health\":{\"status\":\"Healthy\"}}}";
+    k.ok(&["patch", "application", "guestbook", "--type", "merge", "-p", status]);
+    let table = k.ok(&["get", "applications"]);
+    let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "SYNC", "STATUS", "HEALTH", "STATUS", "AGE"], "{table}");
+    let row: Vec<&str> = table.lines().nth(1).unwrap_or_default().split_whitespace().collect();
+    assert_eq!(&row[..3], ["guestbook", "Synced", "Healthy"], "{table}");
+    let wide = k.ok(&["get", "applications", "-o", "wide"]);
+    assert!(wide.contains("REVISION") && wide.contains("abc123") && wide.contains("PROJECT"), "{wide}");
 }
 
 #[test]

@@ -45,9 +45,6 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         println!();
         println!("  export KUBECONFIG={}", kubeconfig.display());
         println!("  kubectl get applications -n {NAMESPACE} -w");
-        println!(
-            "  kubectl get applications -n {NAMESPACE} -o custom-columns=NAME:.metadata.name,SYNC:.status.sync.status,HEALTH:.status.health.status"
-        );
         println!();
         println!("example repository: {} (read-only over HTTP)", env.repo_url());
         println!("  working tree:   {}", repo.display());
