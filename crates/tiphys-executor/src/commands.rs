@@ -122,7 +122,9 @@ impl Executor {
         // The read before the write decides Replace and tells "unchanged" from "configured";
         // otherwise the plan's view of the live state (from the controller's cache) is enough
         // to tell "created", which saves a request before the first write.
+        // Hooks are read too: one deleted before re-creation is no longer what the plan saw.
         let read = strategy == ApplyStrategy::Replace
+            || (!dry_run && task.hook.is_some())
             || (strategy == ApplyStrategy::ClientSideApply && (!dry_run || describe));
         let before = if read { self.retrying(|| self.cluster.get(&task.key)).await? } else { None };
         let existed = if read { before.is_some() } else { task.live_exists };

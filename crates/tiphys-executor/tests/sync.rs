@@ -69,6 +69,9 @@ async fn seed_hook_lifecycle_runs_in_order_and_cleans_up_per_policy() {
     assert_ne!(again["metadata"]["uid"], old_uid, "BeforeHookCreation deleted the old Job first");
     let messages: Vec<String> = execution.results().iter().filter_map(|r| r.message.clone()).collect();
     assert!(messages.contains(&"configmap/app-config unchanged".to_string()), "{messages:?}");
+    let migrate =
+        execution.results().into_iter().find(|r| r.name.as_deref() == Some("db-migrate")).expect("result");
+    assert_eq!(migrate.hook_phase.as_deref(), Some("Succeeded"));
     w.sandbox.shutdown().await;
 }
 
