@@ -82,6 +82,7 @@ impl Execution {
             }
         };
         let namespace_done = !ctx.create_namespace
+            || ctx.namespace.is_empty()
             || ctx.managed_namespace_metadata.is_none()
             || op.plan().tasks.iter().any(|t| t.action == Action::CreateNamespace);
         Execution {
