@@ -77,9 +77,45 @@ impl AppSummary {
 }
 
 #[derive(Deserialize)]
-struct List {
+struct List<T> {
+    #[serde(default = "Vec::new")]
+    items: Vec<T>,
+}
+
+/// The part of a Deployment the anchor looks at: its conditions.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeploymentSummary {
+    /// Status, when the simulator wrote one.
     #[serde(default)]
-    items: Vec<AppSummary>,
+    pub status: Option<DeploymentStatus>,
+}
+
+/// Deployment status subset.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeploymentStatus {
+    /// `status.conditions`.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+/// One status condition.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Condition {
+    /// Its type, e.g. `Available`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// `True`, `False` or `Unknown`.
+    #[serde(default)]
+    pub status: String,
+}
+
+impl DeploymentSummary {
+    /// The `Available` condition is `True` (what `kubectl wait --for=condition=Available` waits for).
+    pub fn available(&self) -> bool {
+        self.status
+            .as_ref()
+            .is_some_and(|s| s.conditions.iter().any(|c| c.kind == "Available" && c.status == "True"))
+    }
 }
 
 /// Reads the sandbox over HTTPS with its token and CA.
@@ -140,12 +176,21 @@ impl ApiReader {
         Ok(body)
     }
 
-    /// Every Application in `namespace`, by one LIST.
-    pub async fn applications(&self, namespace: &str) -> Result<Vec<AppSummary>> {
-        let path = format!("/apis/argoproj.io/v1alpha1/namespaces/{namespace}/applications");
-        let body = self.get(&path).await?;
-        let list: List = serde_json::from_slice(&body)
+    /// The items of the list at `path`, decoded into `T`.
+    async fn list<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        let body = self.get(path).await?;
+        let list: List<T> = serde_json::from_slice(&body)
             .map_err(|e| Error::Request { what: format!("GET {path}"), message: format!("bad list: {e}") })?;
         Ok(list.items)
+    }
+
+    /// Every Application in `namespace`, by one LIST.
+    pub async fn applications(&self, namespace: &str) -> Result<Vec<AppSummary>> {
+        self.list(&format!("/apis/argoproj.io/v1alpha1/namespaces/{namespace}/applications")).await
+    }
+
+    /// Every Deployment of the cluster, by one LIST.
+    pub async fn deployments(&self) -> Result<Vec<DeploymentSummary>> {
+        self.list("/apis/apps/v1/deployments").await
     }
 }

@@ -46,9 +46,6 @@ const CONCURRENCY: usize = 8;
 /// How often latency probes look at the object.
 const PROBE_INTERVAL: Duration = Duration::from_millis(10);
 
-/// How long one latency sample may take before the scenario fails.
-const SAMPLE_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -68,6 +65,8 @@ pub struct Options {
     pub host_exe: PathBuf,
     /// kubectl for the anchor.
     pub kubectl: PathBuf,
+    /// Where to write the controller phase's sandbox kubeconfig, to watch a run with kubectl.
+    pub kubeconfig_out: Option<PathBuf>,
 }
 
 /// The machine the figures come from.
@@ -86,8 +85,8 @@ pub struct Anchor {
     pub objects: usize,
     /// Wall seconds of `kubectl apply --server-side -f`.
     pub apply_s: f64,
-    /// Wall seconds until `kubectl wait --for=condition=Available` on every Deployment returned
-    /// (apply included): the comparable end point to Synced/Healthy.
+    /// Wall seconds until every Deployment is Available (apply included; one LIST per poll
+    /// interval): the comparable end point to Synced/Healthy.
     pub ready_s: f64,
 }
 
@@ -100,6 +99,8 @@ pub struct InitialSync {
     pub controller_cpu_s: f64,
     /// CPU seconds of waited-for child processes (the controller's `git` runs).
     pub children_cpu_s: f64,
+    /// The controller's counters over the phase.
+    pub counters: Counters,
     /// `seconds / anchor.ready_s`.
     pub over_anchor_ready: f64,
     /// `seconds / anchor.apply_s`.
@@ -115,8 +116,12 @@ pub struct FullRefresh {
     pub controller_cpu_s: f64,
     /// CPU seconds of waited-for child processes in that time.
     pub children_cpu_s: f64,
+    /// The controller's counters over the refresh.
+    pub counters: Counters,
     /// Controller CPU seconds per wall second while idle just before (the baseline).
     pub idle_controller_cpu_per_s: f64,
+    /// The controller's counters over that idle window.
+    pub idle_counters: Counters,
 }
 
 /// Whether each target of the issue was met.
@@ -184,11 +189,14 @@ pub async fn run(opts: &Options, controller_rt: tokio::runtime::Handle) -> Resul
     drop(files);
 
     eprintln!("anchor: kubectl apply --server-side of {} apps", opts.apps);
-    let anchor = run_anchor(opts, work.path())?;
+    let anchor = run_anchor(opts, work.path()).await?;
 
     let host = Host::spawn(&opts.host_exe, Some(&git_root))?;
     let cluster = Cluster::from_kubeconfig_text(&host.endpoints.kubeconfig, None).await?;
     let reader = ApiReader::new(&host.endpoints)?;
+    if let Some(path) = &opts.kubeconfig_out {
+        std::fs::write(path, &host.endpoints.kubeconfig).map_err(io_error(path))?;
+    }
     let sandbox_start = host.cpu_s();
     install_control_plane(&cluster).await?;
     let repo_url = format!("{}/repo.git", host.endpoints.git_base.as_deref().unwrap_or_default());
@@ -211,6 +219,7 @@ pub async fn run(opts: &Options, controller_rt: tokio::runtime::Handle) -> Resul
         .ok_or_else(|| Error::Process { what: "controller".into(), message: "no HTTP endpoint".into() })?;
 
     eprintln!("initial sync of {} apps × {} resources", opts.apps, opts.resources);
+    let counters_start = Counters::read(webhook_addr).await?;
     let mark = CpuMark::now();
     let started = Instant::now();
     futures::stream::iter(0..opts.apps)
@@ -233,11 +242,12 @@ pub async fn run(opts: &Options, controller_rt: tokio::runtime::Handle) -> Resul
         seconds,
         controller_cpu_s,
         children_cpu_s,
+        counters: Counters::read(webhook_addr).await?.since(counters_start),
         over_anchor_ready: seconds / anchor.ready_s,
         over_anchor_apply: seconds / anchor.apply_s,
     };
 
-    let full_refresh = full_refresh(opts, &cluster, &reader).await?;
+    let full_refresh = full_refresh(opts, &cluster, &reader, webhook_addr).await?;
     eprintln!("self-heal: {} samples", opts.self_heal);
     let self_heal = self_heal(opts, &cluster).await?;
     eprintln!("webhook: {} samples", opts.webhooks);
@@ -340,13 +350,20 @@ async fn wait_apps(
 
 /// Measures an idle baseline, then annotates every app for a normal refresh and waits until
 /// each has a new `reconciledAt` and the annotation is gone.
-async fn full_refresh(opts: &Options, cluster: &Cluster, reader: &ApiReader) -> Result<FullRefresh> {
+async fn full_refresh(
+    opts: &Options,
+    cluster: &Cluster,
+    reader: &ApiReader,
+    addr: SocketAddr,
+) -> Result<FullRefresh> {
     // reconciledAt has one-second resolution: let it tick before refreshing again.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = Duration::from_secs(5);
+    let counters = Counters::read(addr).await?;
     let mark = CpuMark::now();
     tokio::time::sleep(idle).await;
     let idle_controller_cpu_per_s = mark.since().0 / idle.as_secs_f64();
+    let idle_counters = Counters::read(addr).await?.since(counters);
     let before: HashMap<String, String> = reader
         .applications(NAMESPACE)
         .await?
@@ -354,6 +371,7 @@ async fn full_refresh(opts: &Options, cluster: &Cluster, reader: &ApiReader) -> 
         .map(|a| (a.metadata.name.clone(), a.reconciled_at().to_string()))
         .collect();
     eprintln!("full refresh of {} apps", opts.apps);
+    let counters = Counters::read(addr).await?;
     let mark = CpuMark::now();
     let started = Instant::now();
     futures::stream::iter(0..opts.apps)
@@ -378,7 +396,15 @@ async fn full_refresh(opts: &Options, cluster: &Cluster, reader: &ApiReader) -> 
     .await?;
     let seconds = started.elapsed().as_secs_f64();
     let (controller_cpu_s, children_cpu_s) = mark.since();
-    Ok(FullRefresh { seconds, controller_cpu_s, children_cpu_s, idle_controller_cpu_per_s })
+    let counters = Counters::read(addr).await?.since(counters);
+    Ok(FullRefresh {
+        seconds,
+        controller_cpu_s,
+        children_cpu_s,
+        counters,
+        idle_controller_cpu_per_s,
+        idle_counters,
+    })
 }
 
 fn probe_key(i: usize) -> ResourceKey {
@@ -387,7 +413,14 @@ fn probe_key(i: usize) -> ResourceKey {
 
 /// Polls app `i`'s probe ConfigMap every [`PROBE_INTERVAL`] until `data.color` is `color`;
 /// returns the time since `since`.
-async fn wait_color(cluster: &Cluster, i: usize, color: &str, since: Instant) -> Result<Duration> {
+/// Fails after `limit` (the phase timeout).
+async fn wait_color(
+    cluster: &Cluster,
+    i: usize,
+    color: &str,
+    since: Instant,
+    limit: Duration,
+) -> Result<Duration> {
     let key = probe_key(i);
     loop {
         let object = cluster.get(&key).await?;
@@ -395,10 +428,10 @@ async fn wait_color(cluster: &Cluster, i: usize, color: &str, since: Instant) ->
         if current == color {
             return Ok(since.elapsed());
         }
-        if since.elapsed() > SAMPLE_TIMEOUT {
+        if since.elapsed() > limit {
             return Err(Error::Timeout {
                 what: format!("{key} to have data.color={color}"),
-                seconds: SAMPLE_TIMEOUT.as_secs(),
+                seconds: limit.as_secs(),
                 last: current.to_string(),
             });
         }
@@ -419,7 +452,7 @@ async fn self_heal(opts: &Options, cluster: &Cluster) -> Result<Latency> {
         let i = sample_app(k, opts.self_heal, opts.apps, 0.0);
         let drift = json!({"data": {"color": "drifted"}});
         cluster.patch(&probe_key(i), PatchBody::Merge(drift), &writer()).await?;
-        samples.push(wait_color(cluster, i, INITIAL_COLOR, Instant::now()).await?);
+        samples.push(wait_color(cluster, i, INITIAL_COLOR, Instant::now(), opts.timeout).await?);
     }
     Ok(Latency::of(&samples))
 }
@@ -449,26 +482,93 @@ async fn webhooks(
         if !response.starts_with("HTTP/1.1 200") {
             return Err(Error::Request { what: "POST /api/webhook".into(), message: response });
         }
-        samples.push(wait_color(cluster, i, &color, started).await?);
+        samples.push(wait_color(cluster, i, &color, started, opts.timeout).await?);
     }
     Ok(Latency::of(&samples))
 }
 
-/// POSTs a GitHub push event to the controller's `/api/webhook`; returns the raw response.
-async fn post_push(addr: SocketAddr, body: &str) -> Result<String> {
+/// Sends one HTTP/1.1 request to the controller's endpoint; returns the raw response.
+async fn controller_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Result<String> {
     let fail = |e: std::io::Error| Error::Request {
-        what: format!("POST http://{addr}/api/webhook"),
+        what: format!("{method} http://{addr}{path}"),
         message: e.to_string(),
     };
     let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(fail)?;
     let request = format!(
-        "POST /api/webhook HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.map_err(fail)?;
     let mut response = String::new();
     stream.read_to_string(&mut response).await.map_err(fail)?;
     Ok(response)
+}
+
+/// POSTs a GitHub push event to the controller's `/api/webhook`; returns the raw response.
+async fn post_push(addr: SocketAddr, body: &str) -> Result<String> {
+    let headers = "Content-Type: application/json\r\nX-GitHub-Event: push\r\n";
+    controller_http(addr, "POST", "/api/webhook", headers, body).await
+}
+
+/// The controller's own counters (from `/metrics`), to show where the work went in a phase.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counters {
+    /// Refreshes completed (`argocd_app_reconcile_count`).
+    pub reconciles: f64,
+    /// Seconds spent in refreshes, summed over concurrent ones (`argocd_app_reconcile_sum`).
+    pub reconcile_seconds: f64,
+    /// Sync operations finished (`argocd_app_sync_total`).
+    pub syncs: f64,
+    /// Kubernetes requests made by refreshes and syncs (`argocd_app_k8s_request_total`).
+    pub k8s_requests: f64,
+    /// Objects in the live cache (`argocd_cluster_api_resource_objects`, a gauge).
+    pub cache_objects: f64,
+}
+
+impl Counters {
+    /// Sums each family over its label sets in Prometheus text.
+    fn parse(text: &str) -> Counters {
+        let mut c = Counters::default();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (Some(name), Some(value)) =
+                (line.split(['{', ' ']).next(), line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+            else {
+                continue;
+            };
+            let slot = match name {
+                "argocd_app_reconcile_count" => &mut c.reconciles,
+                "argocd_app_reconcile_sum" => &mut c.reconcile_seconds,
+                "argocd_app_sync_total" => &mut c.syncs,
+                "argocd_app_k8s_request_total" => &mut c.k8s_requests,
+                "argocd_cluster_api_resource_objects" => &mut c.cache_objects,
+                _ => continue,
+            };
+            *slot += value;
+        }
+        c
+    }
+
+    /// Reads the controller's `/metrics`.
+    async fn read(addr: SocketAddr) -> Result<Counters> {
+        Ok(Counters::parse(&controller_http(addr, "GET", "/metrics", "", "").await?))
+    }
+
+    /// The change since `earlier` (the cache gauge keeps its current value).
+    fn since(self, earlier: Counters) -> Counters {
+        Counters {
+            reconciles: self.reconciles - earlier.reconciles,
+            reconcile_seconds: self.reconcile_seconds - earlier.reconcile_seconds,
+            syncs: self.syncs - earlier.syncs,
+            k8s_requests: self.k8s_requests - earlier.k8s_requests,
+            cache_objects: self.cache_objects,
+        }
+    }
 }
 
 /// Runs kubectl with `args`, failing with its stderr.
@@ -494,32 +594,36 @@ fn kubectl(opts: &Options, args: &[&str]) -> Result<()> {
 }
 
 /// The anchor against a fresh sandbox: apply every manifest server-side, then wait for every
-/// Deployment to be Available.
-fn run_anchor(opts: &Options, dir: &Path) -> Result<Anchor> {
+/// Deployment to be Available. Readiness is polled by LIST: `kubectl wait --all` waits for one
+/// object after the other and measured itself (about 0.1 s per Deployment) rather than the
+/// cluster.
+async fn run_anchor(opts: &Options, dir: &Path) -> Result<Anchor> {
     let host = Host::spawn(&opts.host_exe, None)?;
+    let reader = ApiReader::new(&host.endpoints)?;
     let kubeconfig = dir.join("anchor-kubeconfig");
     std::fs::write(&kubeconfig, &host.endpoints.kubeconfig).map_err(io_error(&kubeconfig))?;
     let manifests = dir.join("anchor.yaml");
     std::fs::write(&manifests, workload::anchor_stream(opts.apps, opts.resources))
         .map_err(io_error(&manifests))?;
-    let kc = kubeconfig.to_string_lossy();
     let started = Instant::now();
+    let kc = kubeconfig.to_string_lossy();
     kubectl(opts, &["--kubeconfig", &kc, "apply", "--server-side", "-f", &manifests.to_string_lossy()])?;
     let apply_s = started.elapsed().as_secs_f64();
-    let timeout = format!("--timeout={}s", opts.timeout.as_secs());
-    kubectl(
-        opts,
-        &[
-            "--kubeconfig",
-            &kc,
-            "wait",
-            "--for=condition=Available",
-            "deployment",
-            "--all",
-            "--all-namespaces",
-            &timeout,
-        ],
-    )?;
+    let expected = workload::deployments(opts.apps, opts.resources);
+    loop {
+        let available = reader.deployments().await?.iter().filter(|d| d.available()).count();
+        if available >= expected {
+            break;
+        }
+        if started.elapsed() > opts.timeout {
+            return Err(Error::Timeout {
+                what: "every anchor Deployment Available".into(),
+                seconds: opts.timeout.as_secs(),
+                last: format!("{available}/{expected}"),
+            });
+        }
+        tokio::time::sleep(opts.poll).await;
+    }
     let ready_s = started.elapsed().as_secs_f64();
     host.stop();
     Ok(Anchor { objects: opts.apps * (opts.resources + 1), apply_s, ready_s })
@@ -528,6 +632,20 @@ fn run_anchor(opts: &Options, dir: &Path) -> Result<Anchor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_sum_label_sets_and_skip_comments() {
+        let text = "# HELP x\nargocd_app_reconcile_count{dest_server=\"a\"} 3\nargocd_app_reconcile_count{dest_server=\"b\"} 2\n\
+                    argocd_app_reconcile_sum{dest_server=\"a\"} 0.5\nargocd_app_sync_total{name=\"x\"} 1\nother 9\n\
+                    argocd_app_k8s_request_total{verb=\"Get\"} 7\nargocd_cluster_api_resource_objects{server=\"s\"} 40\n";
+        let c = Counters::parse(text);
+        assert_eq!(
+            (c.reconciles, c.reconcile_seconds, c.syncs, c.k8s_requests, c.cache_objects),
+            (5.0, 0.5, 1.0, 7.0, 40.0)
+        );
+        let d = c.since(Counters { reconciles: 1.0, cache_objects: 10.0, ..Default::default() });
+        assert_eq!((d.reconciles, d.cache_objects), (4.0, 40.0));
+    }
 
     #[test]
     fn sample_apps_are_distinct_and_in_range() {

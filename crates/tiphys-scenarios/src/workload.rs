@@ -97,6 +97,11 @@ pub fn probe_path(i: usize) -> String {
     format!("{}/{PROBE_CONFIGMAP}.yaml", app_path(i))
 }
 
+/// How many Deployments `apps` apps of `resources` resources hold.
+pub fn deployments(apps: usize, resources: usize) -> usize {
+    apps * (0..resources).filter(|j| matches!(KINDS[j % KINDS.len()], Kind::Deployment)).count()
+}
+
 /// The anchor's stream: each app's Namespace, then its resources with the namespace set.
 pub fn anchor_stream(apps: usize, resources: usize) -> String {
     let mut out = String::new();
@@ -135,6 +140,7 @@ mod tests {
         assert!(manifest(1, None, "x").contains("app: web-2"));
         assert!(manifest(7, None, "x").contains("app: web-8"));
         assert_eq!(probe_path(3), "apps/app-0003/config-0.yaml");
+        assert_eq!((deployments(2, 10), deployments(10, 3), deployments(5, 2)), (4, 10, 0));
     }
 
     #[test]

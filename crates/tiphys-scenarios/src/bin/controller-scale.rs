@@ -37,6 +37,9 @@ struct Args {
     /// kubectl for the anchor (default: the pinned one from scripts/install-test-tools.sh, then PATH).
     #[arg(long)]
     kubectl: Option<PathBuf>,
+    /// Write the controller phase's sandbox kubeconfig to FILE (watch the run with kubectl).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig_out: Option<PathBuf>,
     /// Internal: serve a sandbox (and Git with --git-root) for the parent scenario.
     #[arg(long, hide = true)]
     host_sandbox: bool,
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         poll: Duration::from_millis(args.poll_ms),
         timeout: Duration::from_secs(args.timeout_s),
         host_exe,
+        kubeconfig_out: args.kubeconfig_out,
         kubectl: args
             .kubectl
             .or_else(tiphys_tools::pinned_kubectl)
