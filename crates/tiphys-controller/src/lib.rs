@@ -138,6 +138,7 @@ pub async fn start(config: ControllerConfig) -> Result<ControllerHandle, Control
     let (stop, stopped) = watch::channel(false);
     // The elector releases the Lease only after the controller stopped acting.
     let (released_tx, released_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut keep_leading = None;
     let (leading, elector) = if config.leader_election {
         let lease = tiphys_kube::LeaseConfig::new(&config.namespace, LEASE_NAME, &config.identity);
         let elector = tiphys_kube::LeaderElector::new(&cluster, lease);
@@ -154,7 +155,11 @@ pub async fn start(config: ControllerConfig) -> Result<ControllerHandle, Control
         });
         (leading, Some(task))
     } else {
-        (watch::channel(true).1, None)
+        // Without election this replica always leads; the sender lives as long as the
+        // controller so the channel never reads as closed.
+        let (always, leading) = watch::channel(true);
+        keep_leading = Some(always);
+        (leading, None)
     };
     let controller = Arc::new(runtime::Controller::new(
         config.namespace.clone(),
@@ -185,6 +190,7 @@ pub async fn start(config: ControllerConfig) -> Result<ControllerHandle, Control
     tracing::info!(server = cluster.server(), namespace = %config.namespace, ?addr, "controller started");
     let task = tokio::spawn(async move {
         controller.run(connected_rx).await;
+        drop(keep_leading);
         if let Some(server) = server {
             let _ = server.await;
         }

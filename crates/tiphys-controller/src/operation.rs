@@ -345,6 +345,12 @@ impl Controller {
             source: (!multi).then(|| comparison.sources.first().cloned()).flatten(),
             sources: multi.then(|| comparison.sources.clone()),
             resources: state.sync_result.as_ref().and_then(|r| r.resources.clone()),
+            // What this sync puts on the namespace: a later spec change shows as OutOfSync.
+            managed_namespace_metadata: app
+                .spec
+                .sync_policy
+                .as_ref()
+                .and_then(|p| p.managed_namespace_metadata.clone()),
             ..Default::default()
         });
         let previous: Option<Vec<ResourceResult>> =

@@ -215,8 +215,22 @@ impl Controller {
             return;
         }
         let now = Utc::now();
+        let refresh_requested =
+            app.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(REFRESH_ANNOTATION));
+        if refresh_requested {
+            // An explicit refresh looks at Git now, not at refs cached a few seconds ago.
+            for source in app.spec.effective_sources() {
+                if let Some(url) = source.repo_url.as_deref() {
+                    self.comparer.invalidate_repo(url);
+                }
+            }
+        }
         let level = self.effective_level(name, level);
         let AppComparison { comparison, destination, project } = self.compare(&app, level, None).await;
+        if *self.stop.borrow() {
+            // Shutting down: the comparison may have been cut short; write nothing.
+            return;
+        }
         let mut wanted = comparison.conditions.clone();
         if let (Some(project), Some(destination)) = (&project, &destination) {
             let namespace =
@@ -253,8 +267,6 @@ impl Controller {
         let conditions =
             status::merge_conditions(old.conditions.as_deref().unwrap_or_default(), &owned, &wanted, now);
         new.conditions = (!conditions.is_empty()).then_some(conditions);
-        let refresh_requested =
-            app.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(REFRESH_ANNOTATION));
         let mut patch = status::patch_fields(&old, &new, REFRESH_FIELDS);
         if patch.is_some() || level != Level::CompareOnly || refresh_requested {
             // reconciledAt: the last comparison with Git; observedAt (deprecated upstream, kept

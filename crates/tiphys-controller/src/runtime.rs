@@ -58,6 +58,10 @@ pub struct Controller {
     intents: Mutex<HashMap<String, u64>>,
     operations: Mutex<HashSet<String>>,
     last_hard: Mutex<HashMap<String, Instant>>,
+    /// When each app's next periodic refresh is due. Kept apart from the queue so a live
+    /// change (CompareOnly, now) never merges with the periodic Git refresh into a Git refresh
+    /// now — which made every live change, our own status writes included, a full refresh.
+    periodic: Mutex<HashMap<String, Instant>>,
     /// Becomes true when the controller must stop.
     pub stop: watch::Receiver<bool>,
     /// Whether this replica is the leader (always true without leader election).
@@ -117,6 +121,7 @@ impl Controller {
             intents: Mutex::new(HashMap::new()),
             operations: Mutex::new(HashSet::new()),
             last_hard: Mutex::new(HashMap::new()),
+            periodic: Mutex::new(HashMap::new()),
             stop,
             leading,
         }
@@ -196,7 +201,32 @@ impl Controller {
     pub fn schedule_periodic(&self, name: &str) {
         let snapshot = self.snapshot();
         if let Some(period) = snapshot.reconciliation() {
-            self.request(name, Level::Normal, period + jitter_for(name, snapshot.jitter()));
+            let due = Instant::now() + period + jitter_for(name, snapshot.jitter());
+            lock(&self.periodic).insert(name.to_string(), due);
+        }
+    }
+
+    /// Moves due periodic refreshes into the queue, once a second.
+    async fn periodic_ticker(self: Arc<Self>) {
+        let mut stop = self.stop.clone();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+            let now = Instant::now();
+            let due: Vec<String> = {
+                let mut periodic = lock(&self.periodic);
+                let names: Vec<String> =
+                    periodic.iter().filter(|(_, at)| **at <= now).map(|(n, _)| n.clone()).collect();
+                for n in &names {
+                    periodic.remove(n);
+                }
+                names
+            };
+            for name in due {
+                self.request(&name, Level::Normal, Duration::ZERO);
+            }
         }
     }
 
@@ -310,6 +340,7 @@ impl Controller {
         let Some(value) = self.app_value(name) else {
             lock(&self.intents).remove(name);
             lock(&self.last_hard).remove(name);
+            lock(&self.periodic).remove(name);
             lock(&self.queue).remove(&name.to_string());
             self.metrics.forget_app(name);
             let mut gone = Application::default();
@@ -411,13 +442,15 @@ impl Controller {
             tracing::warn!("the live cache is not fully synced after 60s; continuing");
         }
         self.reload_settings();
-        let mut tasks = vec![forwarder];
+        let mut tasks = vec![forwarder, tokio::spawn(self.clone().periodic_ticker())];
         for _ in 0..self.workers {
             tasks.push(tokio::spawn(self.clone().worker()));
         }
         let mut leading = self.leading.clone();
         let mut stop = self.stop.clone();
         let mut was_leading = false;
+        // A closed leadership channel (no election: nobody sends) must not wake the loop.
+        let mut leading_open = true;
         loop {
             let is_leading = *leading.borrow();
             if is_leading && !was_leading {
@@ -437,7 +470,7 @@ impl Controller {
                 Some(destination) = connected.recv() => {
                     tasks.push(tokio::spawn(self.clone().forward_changes(destination)));
                 }
-                _ = leading.changed() => {}
+                changed = leading.changed(), if leading_open => leading_open = changed.is_ok(),
                 _ = stop.changed() => break,
             }
         }

@@ -32,6 +32,7 @@ pub struct GitCache {
     askpass: PathBuf,
     locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     fetches: AtomicU64,
+    checkouts: AtomicU64,
     scratch_seq: AtomicU64,
 }
 
@@ -86,6 +87,7 @@ impl GitCache {
             askpass,
             locks: Mutex::new(HashMap::new()),
             fetches: AtomicU64::new(0),
+            checkouts: AtomicU64::new(0),
             scratch_seq: AtomicU64::new(0),
         })
     }
@@ -93,6 +95,12 @@ impl GitCache {
     /// How many fetches this cache has run (for tests, benchmarks and metrics).
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// How many trees were written out since creation (each commit once, however many apps
+    /// ask for it at the same time).
+    pub fn checkout_count(&self) -> u64 {
+        self.checkouts.load(Ordering::Relaxed)
     }
 
     fn key(url: &str) -> String {
@@ -342,6 +350,13 @@ impl GitCache {
         if dest.is_dir() {
             return Ok(dest);
         }
+        // One checkout per tree at a time: a thousand apps of one repository asking for the
+        // same new commit at once get one `git read-tree`/`checkout-index`, not one each.
+        let lock = self.lock(&format!("{url}#checkout"));
+        let _one_at_a_time = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if dest.is_dir() {
+            return Ok(dest);
+        }
         let tmp = self.materialize(url, sha)?;
         if let Err(e) = finish(&tmp) {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -357,6 +372,7 @@ impl GitCache {
 
     /// Writes the tree of `sha` into a fresh scratch directory and returns it.
     fn materialize(&self, url: &str, sha: &str) -> Result<PathBuf, GitError> {
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
         let scratch = self.config.root.join("checkouts").join(".scratch");
         std::fs::create_dir_all(&scratch).map_err(io(&scratch))?;
         let seq = self.scratch_seq.fetch_add(1, Ordering::Relaxed);

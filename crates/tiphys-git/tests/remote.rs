@@ -192,6 +192,16 @@ fn a_hundred_concurrent_requests_cause_one_fetch() {
         assert_eq!(h.join().unwrap(), pushed);
     }
     assert_eq!(c.fetch_count(), 2, "one fetch per new commit");
+    // ...and the new tree is written out once, not once per app.
+    let handles: Vec<_> = (0..20)
+        .map(|_| {
+            let (c, url, pushed) = (c.clone(), url.clone(), pushed.clone());
+            std::thread::spawn(move || c.checkout(&url, &pushed).unwrap())
+        })
+        .collect();
+    let trees: std::collections::BTreeSet<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(trees.len(), 1);
+    assert_eq!(c.checkout_count(), 1, "one checkout for twenty concurrent callers");
 }
 
 #[test]
