@@ -143,6 +143,7 @@ impl Controller {
         let error = resolved.as_ref().err().cloned().unwrap_or_default();
         let lookup = destination.clone();
         let previous = previous_revisions(app);
+        let _slot = self.compare_slots.acquire().await;
         let task = tokio::task::spawn_blocking(move || {
             let fallback;
             let lookup: &dyn LiveLookup = match &lookup {

@@ -51,6 +51,9 @@ pub struct Controller {
     pub heal: HealPolicy,
     /// Parallel refreshes (`controller.status.processors`).
     workers: usize,
+    /// Comparisons running at once: they are CPU-bound, so one per core; more only adds
+    /// threads (and malloc arenas) and holds more rendered manifests in memory at a time.
+    pub compare_slots: tokio::sync::Semaphore,
     queue: Mutex<RefreshQueue<String>>,
     wake: Notify,
     snapshot: RwLock<Arc<Snapshot>>,
@@ -84,7 +87,8 @@ fn jitter_for(name: &str, jitter: Duration) -> Duration {
 }
 
 /// What, in an Application, asks the controller to act: everything but status and
-/// bookkeeping metadata.
+/// bookkeeping metadata. The refresh annotation is not part of it: its presence asks for a
+/// refresh by itself, and its removal (our own write) must not ask for another.
 fn intent_of(app: &Value) -> u64 {
     let meta = &app["metadata"];
     let mut h = DefaultHasher::new();
@@ -92,7 +96,6 @@ fn intent_of(app: &Value) -> u64 {
     app["operation"].to_string().hash(&mut h);
     meta["deletionTimestamp"].to_string().hash(&mut h);
     meta["finalizers"].to_string().hash(&mut h);
-    meta["annotations"][REFRESH_ANNOTATION].to_string().hash(&mut h);
     app["status"]["operationState"]["phase"].to_string().hash(&mut h);
     h.finish()
 }
@@ -114,6 +117,9 @@ impl Controller {
             metrics: Arc::new(Metrics::new()),
             heal: HealPolicy { timeout: params.self_heal_timeout, backoff: params.self_heal_backoff },
             workers: usize::try_from(params.status_processors).unwrap_or(1).max(1),
+            compare_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map(std::num::NonZero::get).unwrap_or(2),
+            ),
             queue: Mutex::new(RefreshQueue::default()),
             wake: Notify::new(),
             snapshot: RwLock::new(Arc::new(Snapshot::from_config_map(None))),
@@ -351,7 +357,8 @@ impl Controller {
         };
         let intent = intent_of(&value);
         let changed = lock(&self.intents).insert(name.to_string(), intent) != Some(intent);
-        if !changed {
+        let refresh_asked = value["metadata"]["annotations"][REFRESH_ANNOTATION].is_string();
+        if !changed && !refresh_asked {
             return;
         }
         let level = match value["metadata"]["annotations"][REFRESH_ANNOTATION].as_str() {
@@ -493,17 +500,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn intent_ignores_status_but_not_spec_operation_refresh_or_deletion() {
+    fn intent_ignores_status_and_the_refresh_annotation_but_not_spec_operation_or_deletion() {
         let base = json!({"metadata": {"name": "a", "resourceVersion": "1"}, "spec": {"project": "default"},
             "status": {"sync": {"status": "Synced"}}});
         let mut status_only = base.clone();
         status_only["status"]["sync"]["status"] = json!("OutOfSync");
         status_only["metadata"]["resourceVersion"] = json!("2");
         assert_eq!(intent_of(&base), intent_of(&status_only));
+        let mut annotated = base.clone();
+        tiphys_patch_merge(
+            &mut annotated,
+            &json!({"metadata": {"annotations": {REFRESH_ANNOTATION: "hard"}}}),
+        );
+        assert_eq!(intent_of(&base), intent_of(&annotated), "the annotation asks by presence, not by change");
         for edit in [
             json!({"spec": {"project": "other"}}),
             json!({"operation": {"sync": {}}}),
-            json!({"metadata": {"annotations": {REFRESH_ANNOTATION: "hard"}}}),
             json!({"metadata": {"deletionTimestamp": "2026-11-22T00:00:00Z"}}),
         ] {
             let mut changed = base.clone();
