@@ -2,23 +2,10 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::json;
 use support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn metrics(addr: SocketAddr) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    response
-}
 
 /// The sum of a metric's samples (counters and histogram counts).
 fn total(text: &str, name: &str) -> f64 {

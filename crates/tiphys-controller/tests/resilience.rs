@@ -10,7 +10,6 @@ use serde_json::json;
 use support::*;
 use tiphys_controller::ControllerConfig;
 use tiphys_sandbox::simulator::SimulatorConfig;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_sync_is_retried_per_the_retry_strategy_then_fails_with_the_cause() {
@@ -64,17 +63,6 @@ async fn writing_terminating_stops_a_running_operation() {
     let app = w.wait_app("stopped", "terminated", WAIT, |a| phase(a) == "Failed").await;
     assert_eq!(app["status"]["operationState"]["message"], "Operation terminated");
     assert!(w.get(&cm_key("default", "after")).await.is_none(), "nothing after the hook ran");
-}
-
-async fn metrics(addr: SocketAddr) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    response
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

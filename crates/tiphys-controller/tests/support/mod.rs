@@ -227,3 +227,16 @@ pub fn configmap(name: &str, data: Value) -> String {
 
 /// Upstream's default wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The controller's `/metrics` text (with the HTTP status line and headers).
+pub async fn metrics(addr: SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+}
