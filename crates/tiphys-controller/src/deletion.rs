@@ -13,20 +13,21 @@ use serde_json::json;
 use tiphys_kube::{PatchBody, Propagation, WriteOptions};
 use tiphys_model::application::Application;
 use tiphys_resource::ResourceKey;
+use tiphys_resource::annotations::{
+    RESOURCES_FINALIZER, RESOURCES_FINALIZER_BACKGROUND, RESOURCES_FINALIZER_FOREGROUND,
+};
 
 use crate::queue::Level;
 use crate::runtime::Controller;
 
-/// Upstream's cascade-deletion finalizer (foreground by default).
-pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 /// How often a deleting app looks again while its resources go away.
 const RECHECK: Duration = Duration::from_secs(1);
 
 /// The propagation a finalizer asks for, or `None` when it is not ours.
 fn propagation_of(finalizer: &str) -> Option<Propagation> {
-    match finalizer.strip_prefix(RESOURCES_FINALIZER) {
-        Some("" | "/foreground") => Some(Propagation::Foreground),
-        Some("/background") => Some(Propagation::Background),
+    match finalizer {
+        RESOURCES_FINALIZER | RESOURCES_FINALIZER_FOREGROUND => Some(Propagation::Foreground),
+        RESOURCES_FINALIZER_BACKGROUND => Some(Propagation::Background),
         _ => None,
     }
 }

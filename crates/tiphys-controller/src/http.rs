@@ -51,13 +51,8 @@ fn webhook_secrets(controller: &Controller) -> Result<WebhookSecrets, String> {
         None => WebhookSecrets::default(),
     };
     // argocd-cm `webhook.maxPayloadSizeMB`, capped by what the endpoint accepts at all.
-    let cm_key = ResourceKey::new("", "ConfigMap", &controller.namespace, "argocd-cm");
-    let configured = controller.control().index().get(&cm_key).and_then(|cm| {
-        cm.object()["data"]["webhook.maxPayloadSizeMB"].as_str().and_then(|v| v.trim().parse::<u64>().ok())
-    });
-    if let Some(mb) = configured {
-        secrets.max_payload_bytes = mb.saturating_mul(1024 * 1024).min(DEFAULT_MAX_PAYLOAD_BYTES);
-    }
+    let configured = controller.snapshot().settings.webhook_max_payload_mb;
+    secrets.max_payload_bytes = configured.saturating_mul(1024 * 1024).min(DEFAULT_MAX_PAYLOAD_BYTES);
     Ok(secrets)
 }
 

@@ -16,6 +16,7 @@ use tiphys_model::project::AppProject;
 use tiphys_model::source::ApplicationSource;
 use tiphys_policy::project::Destination as PolicyDestination;
 use tiphys_policy::windows::{self, AppFacts, Verdict};
+use tiphys_resource::annotations::REFRESH as REFRESH_ANNOTATION;
 use tiphys_resource::tracking::app_instance_name;
 use tiphys_resource::{GroupKind, ResourceKey};
 
@@ -24,7 +25,7 @@ use crate::config::Snapshot;
 use crate::destinations::Destination;
 use crate::orphans;
 use crate::queue::Level;
-use crate::runtime::{Controller, REFRESH_ANNOTATION};
+use crate::runtime::Controller;
 use crate::status::{self, COMPARISON_CONDITIONS};
 
 /// Status fields a refresh owns.

@@ -22,6 +22,7 @@ use tiphys_git::CredentialStore;
 use tiphys_kube::{Change, LiveCache};
 use tiphys_model::application::Application;
 use tiphys_model::project::AppProject;
+use tiphys_resource::annotations::{REFRESH as REFRESH_ANNOTATION, SECRET_TYPE_LABEL};
 use tiphys_resource::{GroupKind, ResourceKey};
 use tiphys_settings::{ClusterSecret, ControllerParams};
 use tokio::sync::{Notify, broadcast, watch};
@@ -31,11 +32,6 @@ use crate::config::Snapshot;
 use crate::destinations::{Destination, Destinations};
 use crate::metrics::Metrics;
 use crate::queue::{Level, RefreshQueue};
-
-/// Upstream's annotation asking for a refresh (`normal` or `hard`); removed once done.
-pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
-/// The label that marks repository, credential-template and cluster Secrets.
-const SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
 
 /// Everything the controller's tasks share.
 pub struct Controller {

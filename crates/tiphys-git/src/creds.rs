@@ -9,8 +9,8 @@ use serde_json::Value;
 use crate::GitError;
 use crate::url::normalize;
 
-/// The label that says what kind of Argo CD Secret an object is.
-pub const SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
+/// The label marking repository and repo-creds Secrets (one definition, in tiphys-resource).
+pub use tiphys_resource::annotations::SECRET_TYPE_LABEL;
 
 /// Credentials and connection options for one repository.
 #[derive(Clone, Default, PartialEq, Eq)]

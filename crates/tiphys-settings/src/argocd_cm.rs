@@ -38,6 +38,9 @@ const IGNORE_RESOURCE_UPDATES_KEY: &str = "resource.ignoreResourceUpdatesEnabled
 const IMPERSONATION_KEY: &str = "application.sync.impersonation.enabled";
 const KUSTOMIZE_BUILD_OPTIONS_KEY: &str = "kustomize.buildOptions";
 const IN_CLUSTER_ENABLED_KEY: &str = "cluster.inClusterEnabled";
+const WEBHOOK_MAX_PAYLOAD_KEY: &str = "webhook.maxPayloadSizeMB";
+/// Upstream's default `webhook.maxPayloadSizeMB`.
+pub const DEFAULT_WEBHOOK_MAX_PAYLOAD_MB: u64 = 50;
 
 /// A value in argocd-cm that could not be used; the setting fell back to its default (or the
 /// entry was skipped). Meant to be logged and shown, never to stop the controller.
@@ -112,6 +115,8 @@ pub struct Settings {
     /// `cluster.inClusterEnabled` (default true): whether apps may deploy to
     /// `https://kubernetes.default.svc`.
     pub in_cluster_enabled: bool,
+    /// `webhook.maxPayloadSizeMB` (default 50): the largest Git webhook body accepted.
+    pub webhook_max_payload_mb: u64,
 }
 
 impl Default for Settings {
@@ -129,6 +134,7 @@ impl Default for Settings {
             impersonation_enabled: false,
             kustomize_build_options: String::new(),
             in_cluster_enabled: true,
+            webhook_max_payload_mb: DEFAULT_WEBHOOK_MAX_PAYLOAD_MB,
         }
     }
 }
@@ -292,7 +298,21 @@ impl<'a> Reader<'a> {
             }
             None => true,
         };
+        let webhook_max_payload_mb = match self.text(WEBHOOK_MAX_PAYLOAD_KEY).filter(|t| !t.trim().is_empty())
+        {
+            None => defaults.webhook_max_payload_mb,
+            Some(t) => t.trim().parse::<u64>().ok().filter(|mb| *mb > 0).unwrap_or_else(|| {
+                self.problem(
+                    WEBHOOK_MAX_PAYLOAD_KEY,
+                    format!(
+                        "{t:?}: write a whole number of megabytes (using {DEFAULT_WEBHOOK_MAX_PAYLOAD_MB})"
+                    ),
+                );
+                DEFAULT_WEBHOOK_MAX_PAYLOAD_MB
+            }),
+        };
         Settings {
+            webhook_max_payload_mb,
             reconciliation_timeout: self.duration(RECONCILIATION_KEY, defaults.reconciliation_timeout),
             reconciliation_jitter: self.duration(JITTER_KEY, defaults.reconciliation_jitter),
             hard_reconciliation_timeout: self
@@ -485,5 +505,16 @@ mod tests {
         assert_eq!(problems.len(), 1);
         let (_, problems) = load(json!({"timeout.reconciliation": {"a": 1}}));
         assert_eq!(problems[0].key, "timeout.reconciliation");
+    }
+
+    #[test]
+    fn webhook_payload_cap_is_read_and_a_bad_value_is_a_problem() {
+        let (s, problems) =
+            Settings::from_configmap(Some(&json!({"data": {"webhook.maxPayloadSizeMB": "3"}})));
+        assert_eq!((s.webhook_max_payload_mb, problems.len()), (3, 0));
+        let (s, problems) =
+            Settings::from_configmap(Some(&json!({"data": {"webhook.maxPayloadSizeMB": "lots"}})));
+        assert_eq!(s.webhook_max_payload_mb, DEFAULT_WEBHOOK_MAX_PAYLOAD_MB);
+        assert_eq!(problems[0].key, "webhook.maxPayloadSizeMB");
     }
 }
