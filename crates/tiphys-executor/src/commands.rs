@@ -65,11 +65,7 @@ pub(crate) fn with_hook_finalizer(object: &mut Value) {
 
 /// The propagation policy named by a plan (`foreground` when unknown, upstream's default).
 pub(crate) fn propagation(policy: &str) -> Propagation {
-    match policy.to_ascii_lowercase().as_str() {
-        "background" => Propagation::Background,
-        "orphan" => Propagation::Orphan,
-        _ => Propagation::Foreground,
-    }
+    policy.parse().unwrap_or(Propagation::Foreground)
 }
 
 fn now_unix() -> i64 {

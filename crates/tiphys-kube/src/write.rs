@@ -40,17 +40,8 @@ impl Default for WriteOptions {
     }
 }
 
-/// `propagationPolicy` of a delete: what happens to dependents (ownerReferences).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Propagation {
-    /// Delete the object now; the garbage collector removes dependents afterwards.
-    #[default]
-    Background,
-    /// Keep the object (with the `foregroundDeletion` finalizer) until its dependents are gone.
-    Foreground,
-    /// Delete the object and leave its dependents, minus the ownerReference.
-    Orphan,
-}
+/// `propagationPolicy` of a delete (one definition, in tiphys-resource).
+pub use tiphys_resource::Propagation;
 
 /// The body of a [`Cluster::patch`], by patch type.
 #[derive(Debug, Clone, PartialEq)]

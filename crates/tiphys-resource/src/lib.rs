@@ -11,8 +11,10 @@
 pub mod annotations;
 pub mod gopath;
 mod key;
+mod propagation;
 pub mod repo_url;
 pub mod tracking;
 pub mod yaml;
 
 pub use key::{GroupKind, GroupVersionKind, KeyError, ResourceKey};
+pub use propagation::Propagation;

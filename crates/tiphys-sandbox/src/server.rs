@@ -303,14 +303,13 @@ fn delete_options(params: &Params, body: &Bytes) -> Result<DeleteOptions> {
             orphan.map(|o| if o { "Orphan".to_string() } else { "Background".to_string() })
         });
     let propagation = match policy.as_deref() {
-        None | Some("Background") => Propagation::Background,
-        Some("Foreground") => Propagation::Foreground,
-        Some("Orphan") => Propagation::Orphan,
-        Some(other) => {
-            return Err(Error::bad_request(format!(
-                "propagationPolicy {other:?} is not supported: use Background, Foreground or Orphan"
-            )));
-        }
+        None => Propagation::Background,
+        // The API server takes the exact spelling only.
+        Some(text) => text.parse::<Propagation>().ok().filter(|p| p.as_str() == text).ok_or_else(|| {
+            Error::bad_request(format!(
+                "propagationPolicy {text:?} is not supported: use Background, Foreground or Orphan"
+            ))
+        })?,
     };
     let dry_run = params.get("dryRun").is_some_and(|v| v == "All")
         || body["dryRun"].as_array().is_some_and(|a| a.iter().any(|v| v == "All"));

@@ -95,17 +95,8 @@ pub struct Event {
     pub previous: Option<Arc<Stored>>,
 }
 
-/// `propagationPolicy` of a delete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Propagation {
-    /// Delete now; dependents are collected afterwards.
-    #[default]
-    Background,
-    /// Delete dependents first; the owner waits with the `foregroundDeletion` finalizer.
-    Foreground,
-    /// Keep dependents and strip their ownerReferences.
-    Orphan,
-}
+/// `propagationPolicy` of a delete (one definition, in tiphys-resource).
+pub use tiphys_resource::Propagation;
 
 /// Options of a write.
 #[derive(Debug, Clone, Default)]
