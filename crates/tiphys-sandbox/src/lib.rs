@@ -141,22 +141,18 @@ impl Sandbox {
     }
 }
 
-/// Runs the simulator on its tick while the server lives; idle ticks (no change, nothing
-/// time-driven pending) cost one lock.
+/// Runs the simulator on its tick while the server lives; idle ticks (no change to a
+/// simulated kind, nothing time-driven pending) cost one lock and a look at the event log.
 async fn simulate(shared: Arc<Shared>, mut sim: simulator::Simulator) {
-    let mut last = u64::MAX - 1;
     loop {
         tokio::time::sleep(sim.tick()).await;
         if *shared.changed.borrow() == u64::MAX {
             return;
         }
         let mut store = shared.lock();
-        if store.resource_version() == last && !sim.busy() {
+        if !sim.needs_step(&store) {
             continue;
         }
-        // Remember the version before the step: if the step wrote anything, the next tick
-        // runs again, until a step changes nothing.
-        last = store.resource_version();
         sim.step(&mut store, std::time::Instant::now(), jiff::Timestamp::now());
         shared.publish(&mut store);
     }

@@ -11,8 +11,15 @@
 //!
 //! [`Simulator::step`] is synchronous and takes the clock as parameters, so tests drive it
 //! deterministically; the server runs it on a timer.
+//!
+//! A step looks only at the namespaces where a simulated kind changed since the previous step
+//! (from the store's event log) plus the namespaces whose objects are waiting on the clock
+//! (pods starting, jobs running, rollouts in progress). The server holds the store lock during
+//! a step, so a step that re-read every Deployment and Pod on every Application status write
+//! made every API request of a 1,000-app cluster wait on it; now an idle namespace costs
+//! nothing and a change costs its own namespace.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -57,13 +64,43 @@ impl Default for SimulatorConfig {
     }
 }
 
-/// The simulator's memory: when it first saw each object, and when each Deployment last
-/// made progress.
+/// The simulator's memory: when it first saw each object, when each Deployment last made
+/// progress, which namespaces wait on the clock, and how far the event log was simulated.
 pub struct Simulator {
     config: SimulatorConfig,
     first_seen: HashMap<String, Instant>,
     progress: HashMap<String, ((i64, i64, i64), Instant)>,
-    busy: bool,
+    /// Namespaces whose objects the last step left with time-driven work.
+    busy: BTreeSet<String>,
+    /// The resourceVersion the last step started from (`None` before the first step).
+    seen_rv: Option<u64>,
+}
+
+/// The (group, plural) of every kind the simulator reads or writes, each under the short
+/// name the controllers below use.
+const SIMULATED: [(&str, &str, &str, &str); 13] = [
+    ("pods", "", "v1", "pods"),
+    ("services", "", "v1", "services"),
+    ("endpoints", "", "v1", "endpoints"),
+    ("pvcs", "", "v1", "persistentvolumeclaims"),
+    ("pvs", "", "v1", "persistentvolumes"),
+    ("nodes", "", "v1", "nodes"),
+    ("deployments", "apps", "v1", "deployments"),
+    ("replicasets", "apps", "v1", "replicasets"),
+    ("statefulsets", "apps", "v1", "statefulsets"),
+    ("daemonsets", "apps", "v1", "daemonsets"),
+    ("jobs", "batch", "v1", "jobs"),
+    ("cronjobs", "batch", "v1", "cronjobs"),
+    ("ingresses", "networking.k8s.io", "v1", "ingresses"),
+];
+
+/// Which namespaces a step simulates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope {
+    /// Every namespace (the first step, or the event log no longer reaches back).
+    All,
+    /// Only these.
+    Namespaces(BTreeSet<String>),
 }
 
 fn s(v: &Value) -> &str {
@@ -149,29 +186,16 @@ fn int_or_percent(v: &Value, total: i64, round_up: bool, default: i64) -> i64 {
 /// One step's view of the store: types and the objects the controllers read.
 struct View {
     types: HashMap<&'static str, ResourceType>,
+    scope: Scope,
 }
 
 impl View {
-    fn new(store: &Store) -> Option<Self> {
+    fn new(store: &Store, scope: Scope) -> Option<Self> {
         let mut types = HashMap::new();
-        for (key, g, v, p) in [
-            ("pods", "", "v1", "pods"),
-            ("services", "", "v1", "services"),
-            ("endpoints", "", "v1", "endpoints"),
-            ("pvcs", "", "v1", "persistentvolumeclaims"),
-            ("pvs", "", "v1", "persistentvolumes"),
-            ("nodes", "", "v1", "nodes"),
-            ("deployments", "apps", "v1", "deployments"),
-            ("replicasets", "apps", "v1", "replicasets"),
-            ("statefulsets", "apps", "v1", "statefulsets"),
-            ("daemonsets", "apps", "v1", "daemonsets"),
-            ("jobs", "batch", "v1", "jobs"),
-            ("cronjobs", "batch", "v1", "cronjobs"),
-            ("ingresses", "networking.k8s.io", "v1", "ingresses"),
-        ] {
+        for (key, g, v, p) in SIMULATED {
             types.insert(key, store.find_type(g, v, p)?);
         }
-        Some(View { types })
+        Some(View { types, scope })
     }
 
     fn rt(&self, key: &str) -> &ResourceType {
@@ -179,10 +203,43 @@ impl View {
         &self.types[key]
     }
 
+    /// Every object of `key` in the step's scope.
     fn all(&self, store: &Store, key: &str) -> Vec<Value> {
-        let Ok(page) = store.list(self.rt(key), &Default::default(), None, None) else { return Vec::new() };
+        match &self.scope {
+            Scope::All => Self::list(store, self.rt(key), None),
+            Scope::Namespaces(namespaces) => {
+                namespaces.iter().flat_map(|ns| Self::list(store, self.rt(key), Some(ns))).collect()
+            }
+        }
+    }
+
+    /// Every object of `key` in every namespace, whatever the scope.
+    fn everywhere(&self, store: &Store, key: &str) -> Vec<Value> {
+        Self::list(store, self.rt(key), None)
+    }
+
+    fn list(store: &Store, rt: &ResourceType, namespace: Option<&str>) -> Vec<Value> {
+        let filter = crate::store::Filter { namespace: namespace.map(String::from), ..Default::default() };
+        let Ok(page) = store.list(rt, &filter, None, None) else { return Vec::new() };
         page.items.iter().filter_map(|i| i.value().ok()).collect()
     }
+}
+
+/// Groups objects by the uid of each of their owners.
+fn by_owner(objects: Vec<Value>) -> HashMap<String, Vec<Value>> {
+    let mut map: HashMap<String, Vec<Value>> = HashMap::new();
+    for object in objects {
+        let owners: Vec<String> = object["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o["uid"].as_str().map(String::from))
+            .collect();
+        for owner in owners {
+            map.entry(owner).or_default().push(object.clone());
+        }
+    }
+    map
 }
 
 /// Writes `new` over `old` when they differ (main resource or status).
@@ -232,7 +289,13 @@ fn condition(old: &Value, kind: &str, status: &str, reason: &str, message: &str,
 impl Simulator {
     /// A simulator with `config` timings.
     pub fn new(config: SimulatorConfig) -> Self {
-        Simulator { config, first_seen: HashMap::new(), progress: HashMap::new(), busy: false }
+        Simulator {
+            config,
+            first_seen: HashMap::new(),
+            progress: HashMap::new(),
+            busy: BTreeSet::new(),
+            seen_rv: None,
+        }
     }
 
     /// The tick interval.
@@ -245,16 +308,48 @@ impl Simulator {
         now.saturating_duration_since(*self.first_seen.entry(uid).or_insert(now))
     }
 
-    /// Whether the last step left time-driven work (pods starting, jobs running, rollouts
-    /// waiting for their deadline): then the next tick must run even if nothing changed.
-    pub fn busy(&self) -> bool {
-        self.busy
+    /// Records that objects in `namespace` wait on the clock (pods starting, jobs running,
+    /// rollouts before their deadline) when `waiting`, so the next step looks at it again
+    /// even if nothing there changes.
+    fn wait_in(&mut self, namespace: &str, waiting: bool) {
+        if waiting {
+            self.busy.insert(namespace.to_string());
+        }
     }
 
-    /// Runs every controller once.
+    /// The namespaces the next step must look at.
+    fn scope(&self, store: &Store) -> Scope {
+        let Some(since) = self.seen_rv else { return Scope::All };
+        let simulated = |gr: &(String, String)| SIMULATED.iter().any(|(_, g, _, p)| gr.0 == *g && gr.1 == *p);
+        match store.events_since(since, |e| simulated(&e.gr)) {
+            Ok(events) => {
+                let mut namespaces = self.busy.clone();
+                namespaces.extend(events.iter().map(|e| e.namespace.to_string()).filter(|ns| !ns.is_empty()));
+                Scope::Namespaces(namespaces)
+            }
+            // The log was compacted past the last step: look at everything once.
+            Err(_) => Scope::All,
+        }
+    }
+
+    /// Whether a step now would have anything to do: a simulated kind changed since the last
+    /// one, or something waits on the clock. Other writes (Applications, ConfigMaps, ...) do
+    /// not wake the simulator.
+    pub fn needs_step(&self, store: &Store) -> bool {
+        match self.scope(store) {
+            Scope::All => true,
+            Scope::Namespaces(namespaces) => !namespaces.is_empty(),
+        }
+    }
+
+    /// Runs every controller once over the namespaces that changed or wait on the clock.
     pub fn step(&mut self, store: &mut Store, now: Instant, ts: jiff::Timestamp) {
-        let Some(view) = View::new(store) else { return };
-        self.busy = false;
+        let scope = self.scope(store);
+        // The step's own writes are events after this point, so the next step follows up on
+        // them (a new ReplicaSet gets its pods on the next tick).
+        self.seen_rv = Some(store.resource_version());
+        let Some(view) = View::new(store, scope) else { return };
+        self.busy.clear();
         self.ensure_node(store, &view, ts);
         self.deployments(store, &view, now, ts);
         self.replicasets(store, &view, ts);
@@ -270,7 +365,7 @@ impl Simulator {
         if self.first_seen.len() > 10_000 {
             let live: std::collections::HashSet<String> = ["pods", "pvcs", "deployments", "jobs"]
                 .iter()
-                .flat_map(|k| view.all(store, k))
+                .flat_map(|k| view.everywhere(store, k))
                 .map(|o| meta(&o, "uid").to_string())
                 .collect();
             self.first_seen.retain(|uid, _| live.contains(uid));
@@ -300,7 +395,7 @@ impl Simulator {
     }
 
     fn deployments(&mut self, store: &mut Store, view: &View, now: Instant, ts: jiff::Timestamp) {
-        let all_rs = view.all(store, "replicasets");
+        let rs_by_owner = by_owner(view.all(store, "replicasets"));
         for d in view.all(store, "deployments") {
             if deleting(&d) {
                 continue;
@@ -312,16 +407,7 @@ impl Simulator {
             let mut template = d["spec"]["template"].clone();
             let hash = template_hash(&template);
             template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
-            let owned: Vec<&Value> = all_rs
-                .iter()
-                .filter(|rs| {
-                    rs["metadata"]["ownerReferences"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|o| o["uid"] == uid)
-                })
-                .collect();
+            let owned: Vec<&Value> = rs_by_owner.get(uid).into_iter().flatten().collect();
             let new_rs =
                 owned.iter().find(|rs| rs["metadata"]["labels"]["pod-template-hash"] == hash.as_str());
             let Some(new_rs) = new_rs.copied() else {
@@ -444,7 +530,7 @@ impl Simulator {
             let stalled_for = now.saturating_duration_since(entry.1);
             let deadline = Duration::from_secs(d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600));
             let complete = updated == desired && replicas == desired && available == desired;
-            self.busy |= !complete && stalled_for < deadline;
+            self.wait_in(ns, !complete && stalled_for < deadline);
             let available_cond = if available >= desired - unavailable {
                 condition(
                     &d,
@@ -489,14 +575,7 @@ impl Simulator {
 
     /// Pods owned by each uid.
     fn pods_by_owner(store: &Store, view: &View) -> HashMap<String, Vec<Value>> {
-        let mut map: HashMap<String, Vec<Value>> = HashMap::new();
-        for p in view.all(store, "pods") {
-            let owner = p["metadata"]["ownerReferences"][0]["uid"].as_str().map(String::from);
-            if let Some(owner) = owner {
-                map.entry(owner).or_default().push(p);
-            }
-        }
-        map
+        by_owner(view.all(store, "pods"))
     }
 
     fn new_pod(
@@ -751,18 +830,12 @@ impl Simulator {
     }
 
     fn cronjobs(&mut self, store: &mut Store, view: &View, ts: jiff::Timestamp) {
-        let jobs = view.all(store, "jobs");
+        let jobs_by_owner = by_owner(view.all(store, "jobs"));
         for cj in view.all(store, "cronjobs") {
             if deleting(&cj) {
                 continue;
             }
-            let uid = meta(&cj, "uid");
-            let mut owned: Vec<&Value> = jobs
-                .iter()
-                .filter(|j| {
-                    j["metadata"]["ownerReferences"].as_array().into_iter().flatten().any(|o| o["uid"] == uid)
-                })
-                .collect();
+            let mut owned: Vec<&Value> = jobs_by_owner.get(meta(&cj, "uid")).into_iter().flatten().collect();
             owned.sort_by_key(|j| meta(j, "creationTimestamp").to_string());
             let finished = |j: &Value, kind: &str| {
                 j["status"]["conditions"]
@@ -857,7 +930,8 @@ impl Simulator {
             latest = Some(next.timestamp());
             cursor = next;
         }
-        self.busy = true;
+        // A CronJob always waits on the clock for its next run.
+        self.wait_in(meta(cj, "namespace"), true);
         latest
     }
 
@@ -867,6 +941,7 @@ impl Simulator {
                 continue;
             }
             let age = self.age(&pod, now);
+            let ns = meta(&pod, "namespace").to_string();
             if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
                 let mut bound = pod.clone();
                 bound["spec"]["nodeName"] = json!(NODE_NAME);
@@ -875,7 +950,7 @@ impl Simulator {
             }
             let status = self.pod_status(&pod, age);
             let job_pod = pod["metadata"]["ownerReferences"][0]["kind"] == "Job";
-            self.busy |= age < self.config.pod_start || job_pod || has_knob(&pod, CRASH_LOOP);
+            self.wait_in(&ns, age < self.config.pod_start || job_pod || has_knob(&pod, CRASH_LOOP));
             set_status(store, view.rt("pods"), &pod, status, ts);
         }
     }
@@ -973,7 +1048,10 @@ impl Simulator {
     }
 
     fn services(&mut self, store: &mut Store, view: &View, ts: jiff::Timestamp) {
-        let pods = view.all(store, "pods");
+        let mut pods_by_namespace: HashMap<String, Vec<Value>> = HashMap::new();
+        for pod in view.all(store, "pods") {
+            pods_by_namespace.entry(meta(&pod, "namespace").to_string()).or_default().push(pod);
+        }
         for svc in view.all(store, "services") {
             if deleting(&svc) {
                 continue;
@@ -988,14 +1066,11 @@ impl Simulator {
                 continue;
             };
             let sel = crate::selector::LabelSelector::from_object(&Value::Object(selector.clone()));
-            let matching: Vec<&Value> = pods
-                .iter()
-                .filter(|p| {
-                    meta(p, "namespace") == ns
-                        && !deleting(p)
-                        && p["status"]["podIP"].is_string()
-                        && sel.matches_object(p)
-                })
+            let matching: Vec<&Value> = pods_by_namespace
+                .get(&ns)
+                .into_iter()
+                .flatten()
+                .filter(|p| !deleting(p) && p["status"]["podIP"].is_string() && sel.matches_object(p))
                 .collect();
             let address = |p: &Value| {
                 json!({"ip": p["status"]["podIP"], "nodeName": NODE_NAME,
@@ -1072,7 +1147,7 @@ impl Simulator {
                 continue;
             }
             if self.age(&pvc, now) < self.config.pod_start {
-                self.busy = true;
+                self.wait_in(meta(&pvc, "namespace"), true);
                 continue;
             }
             let pv_name = format!("pvc-{}", meta(&pvc, "uid"));

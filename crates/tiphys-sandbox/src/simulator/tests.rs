@@ -289,3 +289,56 @@ fn rolling_back_revives_the_old_replicaset_under_a_new_revision() {
     assert_eq!(c.all("apps", "replicasets").len(), 2, "the first ReplicaSet is reused");
     assert_eq!(d["status"]["availableReplicas"], 1);
 }
+
+#[test]
+fn a_settled_cluster_wakes_only_for_simulated_kinds() {
+    let mut c = Cluster::new();
+    c.create("apps", "deployments", deployment("web", 1, json!({})));
+    c.run(2.0);
+    assert!(!c.sim.needs_step(&c.store), "a settled rollout leaves nothing to do");
+    // An Application status write, a ConfigMap: nothing the simulator reads.
+    c.create("", "configmaps", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}}));
+    assert!(!c.sim.needs_step(&c.store), "a ConfigMap must not wake the simulator");
+    c.update("apps", "deployments", "web", |d| d["spec"]["replicas"] = json!(2));
+    assert!(c.sim.needs_step(&c.store), "a Deployment change must");
+    c.run(2.0);
+    assert_eq!(c.get("apps", "deployments", "web")["status"]["availableReplicas"], 2);
+}
+
+#[test]
+fn a_step_looks_only_at_namespaces_that_changed() {
+    let mut c = Cluster::new();
+    let ns_rt = c.rt("", "namespaces");
+    let deploy_rt = c.rt("apps", "deployments");
+    for ns in ["a", "b"] {
+        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        c.store.create(&ns_rt, None, body, &WriteOptions::default(), ts()).expect("namespace");
+        c.store
+            .create(&deploy_rt, Some(ns), deployment("web", 1, json!({})), &WriteOptions::default(), ts())
+            .expect("deployment");
+    }
+    c.run(2.0);
+    let pod_rt = c.rt("", "pods");
+    let pod_in_b =
+        c.all("", "pods").into_iter().find(|p| p["metadata"]["namespace"] == "b").expect("pod in b");
+    let name = pod_in_b["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    c.store.delete(&pod_rt, "b", &name, &Default::default(), ts()).expect("delete");
+    assert_eq!(c.sim.scope(&c.store), Scope::Namespaces(BTreeSet::from(["b".to_string()])));
+    c.run(2.0);
+    let pods = c.all("", "pods");
+    assert_eq!(pods.len(), 2, "the ReplicaSet in b replaced its pod: {pods:?}");
+    assert!(!c.sim.needs_step(&c.store));
+}
+
+#[test]
+fn a_compacted_event_log_makes_the_next_step_look_everywhere() {
+    let mut c = Cluster::new();
+    c.store.set_window(1);
+    c.create("apps", "deployments", deployment("web", 1, json!({})));
+    c.run(0.1);
+    c.create("", "configmaps", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}));
+    c.create("", "configmaps", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}}));
+    assert_eq!(c.sim.scope(&c.store), Scope::All);
+    c.run(2.0);
+    assert_eq!(c.get("apps", "deployments", "web")["status"]["availableReplicas"], 1);
+}

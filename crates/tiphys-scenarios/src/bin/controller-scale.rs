@@ -37,6 +37,9 @@ struct Args {
     /// kubectl for the anchor (default: the pinned one from scripts/install-test-tools.sh, then PATH).
     #[arg(long)]
     kubectl: Option<PathBuf>,
+    /// Skip the kubectl anchor (quicker runs while investigating the controller's figures).
+    #[arg(long)]
+    no_anchor: bool,
     /// Write the controller phase's sandbox kubeconfig to FILE (watch the run with kubectl).
     #[arg(long, value_name = "FILE")]
     kubeconfig_out: Option<PathBuf>,
@@ -64,6 +67,10 @@ fn main() -> ExitCode {
             Err(e) => fail(&e),
         };
     }
+    // Controller logs (stderr) only when asked for: `RUST_LOG=tiphys_controller=debug`.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    }
     let host_exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => return fail(&e),
@@ -79,6 +86,7 @@ fn main() -> ExitCode {
         timeout: Duration::from_secs(args.timeout_s),
         host_exe,
         kubeconfig_out: args.kubeconfig_out,
+        skip_anchor: args.no_anchor,
         kubectl: args
             .kubectl
             .or_else(tiphys_tools::pinned_kubectl)
