@@ -11,6 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tiphys_tools::{RunOptions, ToolError};
 
+use crate::incremental;
 use crate::resolve::{Resolved, resolve_revision};
 use crate::url::{normalize, redact};
 use crate::{Credentials, GitError};
@@ -33,7 +34,36 @@ pub struct GitCache {
     locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     fetches: AtomicU64,
     checkouts: AtomicU64,
+    incremental_checkouts: AtomicU64,
     scratch_seq: AtomicU64,
+    /// Per repository key, the plain tree written last: the base of the next incremental
+    /// checkout (in memory: after a restart the first checkout of a repository is a full one).
+    bases: Arc<Mutex<HashMap<String, Base>>>,
+    /// Threads preparing spare copies of bases, joined by [`GitCache::settle`] and on drop.
+    preparing: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+/// A plain tree on disk, how many index entries (files, symlinks, gitlinks) it has, and
+/// possibly a ready hard-link copy of it in the scratch directory: the next checkout then
+/// only applies the diff, and the copy is made in the background right after this one.
+#[derive(Debug)]
+struct Base {
+    sha: String,
+    entries: usize,
+    spare: Option<PathBuf>,
+}
+
+/// Where the spare copy of `sha` goes, if that is still the base of `key` and has none.
+fn free_spare_slot<'a>(
+    bases: &'a mut HashMap<String, Base>,
+    key: &str,
+    sha: &str,
+) -> Option<&'a mut Option<PathBuf>> {
+    bases.get_mut(key).filter(|b| b.sha == sha && b.spare.is_none()).map(|b| &mut b.spare)
+}
+
+fn bases_of(bases: &Mutex<HashMap<String, Base>>) -> std::sync::MutexGuard<'_, HashMap<String, Base>> {
+    bases.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 const ASKPASS: &str = "#!/bin/sh\n# Answers git's credential prompts from the environment, so secrets never appear in argv.\ncase \"$1\" in\n  Username*) printf '%s\\n' \"$TIPHYS_GIT_USERNAME\" ;;\n  *) printf '%s\\n' \"$TIPHYS_GIT_PASSWORD\" ;;\nesac\n";
@@ -88,7 +118,10 @@ impl GitCache {
             locks: Mutex::new(HashMap::new()),
             fetches: AtomicU64::new(0),
             checkouts: AtomicU64::new(0),
+            incremental_checkouts: AtomicU64::new(0),
             scratch_seq: AtomicU64::new(0),
+            bases: Arc::default(),
+            preparing: Mutex::default(),
         })
     }
 
@@ -101,6 +134,12 @@ impl GitCache {
     /// ask for it at the same time).
     pub fn checkout_count(&self) -> u64 {
         self.checkouts.load(Ordering::Relaxed)
+    }
+
+    /// How many of those trees were built incrementally from an earlier commit's tree (the
+    /// rest were written whole), so tests and metrics can tell which path was taken.
+    pub fn incremental_checkout_count(&self) -> u64 {
+        self.incremental_checkouts.load(Ordering::Relaxed)
     }
 
     fn key(url: &str) -> String {
@@ -319,9 +358,63 @@ impl GitCache {
     /// An immutable working tree of `sha` (which must be in the cache, see
     /// [`GitCache::ensure_commit`]). Created once per commit; symlinks are kept as symlinks so
     /// the renderer can check them. Submodules are left empty (see
-    /// [`GitCache::checkout_with_submodules`]).
+    /// [`GitCache::checkout_with_submodules`]). When a tree of this repository was written
+    /// before, the new one is built from it and the diff between the commits (see the
+    /// `incremental` module); otherwise, or when that fails, it is written whole.
     pub fn checkout(&self, url: &str, sha: &str) -> Result<PathBuf, GitError> {
-        self.checkout_as(url, sha, sha, |_| Ok(()))
+        let mut entries = None;
+        let dest = self.checkout_as(url, sha, || {
+            let (tmp, count) = self.write_plain_tree(url, sha)?;
+            entries = count;
+            Ok(tmp)
+        })?;
+        if let Some(entries) = entries {
+            let old =
+                bases_of(&self.bases).insert(Self::key(url), Base { sha: sha.into(), entries, spare: None });
+            if let Some(spare) = old.and_then(|b| b.spare) {
+                let _ = std::fs::remove_dir_all(spare);
+            }
+            self.prepare_spare(url, sha, &dest);
+        }
+        Ok(dest)
+    }
+
+    /// Starts making a hard-link copy of the tree just written, in the background and under
+    /// the repository's checkout lock, so the next commit's checkout finds it ready (or waits
+    /// for the rest of it) and only has to apply the diff.
+    fn prepare_spare(&self, url: &str, sha: &str, tree: &Path) {
+        let Ok(spare) = self.scratch_path(&format!("{sha}-spare")) else { return };
+        let (lock, bases, key) = (self.lock(&format!("{url}#checkout")), self.bases.clone(), Self::key(url));
+        let (sha, tree, repo) = (sha.to_string(), tree.to_path_buf(), redact(url));
+        let work = move || {
+            let _one_at_a_time = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if free_spare_slot(&mut bases_of(&bases), &key, &sha).is_none() {
+                return; // a newer tree was written meanwhile
+            }
+            let result = incremental::link_copy(&tree, &spare);
+            if let Err(reason) = &result {
+                tracing::debug!(%repo, %reason, "no spare copy for the next incremental checkout");
+            }
+            match (result, free_spare_slot(&mut bases_of(&bases), &key, &sha)) {
+                (Ok(()), Some(slot)) => *slot = Some(spare),
+                _ => {
+                    let _ = std::fs::remove_dir_all(&spare);
+                }
+            }
+        };
+        let mut preparing = self.preparing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        preparing.retain(|t| !t.is_finished());
+        preparing.push(std::thread::spawn(work));
+    }
+
+    /// Waits until the spare copies being prepared in the background are done, so that
+    /// benchmarks and tests measure and inspect a quiet cache.
+    pub fn settle(&self) {
+        let threads =
+            std::mem::take(&mut *self.preparing.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for thread in threads {
+            let _ = thread.join();
+        }
     }
 
     /// Like [`GitCache::checkout`], with submodules filled in recursively at the commits the
@@ -333,17 +426,23 @@ impl GitCache {
         sha: &str,
         creds: Option<&Credentials>,
     ) -> Result<PathBuf, GitError> {
-        self.checkout_as(url, sha, &format!("{sha}+modules"), |tree| {
-            self.fill_submodules(url, sha, tree, creds, 0)
+        self.checkout_as(url, &format!("{sha}+modules"), || {
+            let (tmp, _) = self.materialize(url, sha)?;
+            if let Err(e) = self.fill_submodules(url, sha, &tmp, creds, 0) {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+            Ok(tmp)
         })
     }
 
+    /// Returns `checkouts/<repo key>/<name>`, having `write` a scratch tree and renaming it
+    /// there unless it exists already.
     fn checkout_as(
         &self,
         url: &str,
-        sha: &str,
         name: &str,
-        finish: impl FnOnce(&Path) -> Result<(), GitError>,
+        write: impl FnOnce() -> Result<PathBuf, GitError>,
     ) -> Result<PathBuf, GitError> {
         let base = self.config.root.join("checkouts").join(Self::key(url));
         let dest = base.join(name);
@@ -357,11 +456,7 @@ impl GitCache {
         if dest.is_dir() {
             return Ok(dest);
         }
-        let tmp = self.materialize(url, sha)?;
-        if let Err(e) = finish(&tmp) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
+        let tmp = write()?;
         std::fs::create_dir_all(&base).map_err(io(&base))?;
         if std::fs::rename(&tmp, &dest).is_err() {
             // Another caller won the race; its tree is identical.
@@ -370,15 +465,92 @@ impl GitCache {
         Ok(dest)
     }
 
-    /// Writes the tree of `sha` into a fresh scratch directory and returns it.
-    fn materialize(&self, url: &str, sha: &str) -> Result<PathBuf, GitError> {
-        self.checkouts.fetch_add(1, Ordering::Relaxed);
+    /// A new, unused path in the scratch directory for `name` (not created).
+    fn scratch_path(&self, name: &str) -> Result<PathBuf, GitError> {
         let scratch = self.config.root.join("checkouts").join(".scratch");
         std::fs::create_dir_all(&scratch).map_err(io(&scratch))?;
         let seq = self.scratch_seq.fetch_add(1, Ordering::Relaxed);
-        let tmp = scratch.join(format!("{sha}-{}-{seq}", std::process::id()));
+        Ok(scratch.join(format!("{name}-{}-{seq}", std::process::id())))
+    }
+
+    /// The plain tree of `sha` in a scratch directory, built incrementally from the last plain
+    /// tree of this repository when that works, else written whole. Also returns the tree's
+    /// entry count when it is known.
+    fn write_plain_tree(&self, url: &str, sha: &str) -> Result<(PathBuf, Option<usize>), GitError> {
+        let base = bases_of(&self.bases).get(&Self::key(url)).map(|b| (b.sha.clone(), b.entries));
+        if let Some((base, entries)) = base {
+            match self.write_incrementally(url, &base, entries, sha) {
+                Ok((tmp, entries)) => return Ok((tmp, Some(entries))),
+                Err(reason) => tracing::debug!(
+                    repo = %redact(url),
+                    %base,
+                    sha,
+                    %reason,
+                    "incremental checkout not used; writing the whole tree"
+                ),
+            }
+        }
+        self.materialize(url, sha)
+    }
+
+    /// Builds the tree of `sha` from the tree of `base` (which has `entries` entries; see the
+    /// `incremental` module), starting from the spare copy of it when one is ready. Every
+    /// failure is a reason to write the tree whole instead, never an error of its own.
+    fn write_incrementally(
+        &self,
+        url: &str,
+        base: &str,
+        entries: usize,
+        sha: &str,
+    ) -> Result<(PathBuf, usize), String> {
+        let repo = self.repo_dir(url);
+        let mut diff = self.command(None, Some(&repo)).map_err(|e| e.to_string())?;
+        diff.args(["diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", base, sha]);
+        let raw = self.run(diff, url, "diff-tree", None).map_err(|e| e.to_string())?;
+        let changes = incremental::parse_raw_diff(&raw)?;
+        if changes.len() * 2 > entries {
+            return Err(format!("{} of {entries} paths changed", changes.len()));
+        }
+        let spare = bases_of(&self.bases)
+            .get_mut(&Self::key(url))
+            .filter(|b| b.sha == base)
+            .and_then(|b| b.spare.take())
+            .filter(|spare| spare.is_dir());
+        let tmp = match spare {
+            Some(spare) => spare,
+            None => {
+                let from = self.config.root.join("checkouts").join(Self::key(url)).join(base);
+                let tmp = self.scratch_path(sha).map_err(|e| e.to_string())?;
+                if let Err(e) = incremental::link_copy(&from, &tmp) {
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    return Err(e);
+                }
+                tmp
+            }
+        };
+        let result = self.command(None, Some(&repo)).map_err(|e| e.to_string()).and_then(|mut cat_file| {
+            cat_file.args(["cat-file", "--batch"]);
+            incremental::apply(&tmp, &changes, cat_file, self.config.timeout)
+        });
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
+        self.incremental_checkouts.fetch_add(1, Ordering::Relaxed);
+        Ok((tmp, incremental::entries_after(entries, &changes)))
+    }
+
+    /// Writes the tree of `sha` into a fresh scratch directory with `git read-tree` and
+    /// returns it with its entry count (from the index header, when readable).
+    fn materialize(&self, url: &str, sha: &str) -> Result<(PathBuf, Option<usize>), GitError> {
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.scratch_path(sha)?;
         std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-        let index = scratch.join(format!(".index-{sha}-{}-{seq}", std::process::id()));
+        let index = tmp.with_file_name(format!(
+            ".index-{}",
+            tmp.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        ));
         let mut cmd = self.command(None, Some(&self.repo_dir(url)))?;
         cmd.env("GIT_INDEX_FILE", &index).arg("--work-tree").arg(&tmp).args([
             "read-tree",
@@ -387,12 +559,13 @@ impl GitCache {
             sha,
         ]);
         let result = self.run(cmd, url, "checkout", None);
+        let entries = index_entries(&index);
         let _ = std::fs::remove_file(&index);
         if let Err(e) = result {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
-        Ok(tmp)
+        Ok((tmp, entries))
     }
 
     fn fill_submodules(
@@ -461,7 +634,7 @@ impl GitCache {
             let Some((_, sub_sha)) = gitlinks.iter().find(|(p, _)| *p == path) else { continue };
             let sub_url = resolve_submodule_url(url, &sub_url);
             self.ensure_commit(&sub_url, sub_sha, creds)?;
-            let sub_tree = self.materialize(&sub_url, sub_sha)?;
+            let (sub_tree, _) = self.materialize(&sub_url, sub_sha)?;
             if let Err(e) = self.fill_submodules(&sub_url, sub_sha, &sub_tree, creds, depth + 1) {
                 let _ = std::fs::remove_dir_all(&sub_tree);
                 return Err(e);
@@ -475,6 +648,26 @@ impl GitCache {
         }
         Ok(())
     }
+}
+
+impl Drop for GitCache {
+    /// Background copies must not outlive the cache (its directory may be removed next),
+    /// and spare copies are only useful to this instance.
+    fn drop(&mut self) {
+        self.settle();
+        for spare in bases_of(&self.bases).values_mut().filter_map(|b| b.spare.take()) {
+            let _ = std::fs::remove_dir_all(spare);
+        }
+    }
+}
+
+/// The number of entries of a git index file, from its header (`DIRC`, version, count).
+fn index_entries(index: &Path) -> Option<usize> {
+    use std::io::Read;
+    let mut header = [0u8; 12];
+    std::fs::File::open(index).ok()?.read_exact(&mut header).ok()?;
+    let count: [u8; 4] = header[8..12].try_into().ok()?;
+    (&header[..4] == b"DIRC").then(|| u32::from_be_bytes(count) as usize)
 }
 
 /// Resolves a submodule URL from `.gitmodules` against the superproject's URL: `./x` and

@@ -4,6 +4,13 @@
 //! - [`GitCache`]: `ls-remote` ("did it move?"), fetch into one bare repository per
 //!   normalised URL, one fetch at a time per repository (concurrent callers wait and then find
 //!   the commit present), immutable checkouts per commit, a timeout on every git call.
+//!   Checkouts are incremental: the tree of a new commit starts as a hard-link copy of the
+//!   last tree written for the repository, and only the paths `git diff-tree` lists are
+//!   rewritten (unlinked first, never written through a link, blobs from one
+//!   `git cat-file --batch`). A checkout with submodules, a repository seen for the first
+//!   time since start, a diff touching more than half the paths, a `.gitattributes` anywhere,
+//!   or any failure on the way takes the full `git read-tree` instead, so the result is
+//!   always the tree `read-tree` writes. Old checkouts are not garbage-collected.
 //! - [`resolve_revision`]: branch, tag, `HEAD`, full or short SHA, semver constraints over
 //!   tags, as upstream resolves `targetRevision`.
 //! - [`CredentialStore`]: `repository` / `repo-creds` Secrets. Secrets reach git only through
@@ -13,10 +20,11 @@
 //! - [`serve::GitHttpServer`]: a smart-HTTP server over `git http-backend`, for `tiphys up`
 //!   and for tests.
 //!
-//! Not done here: submodules, shallow/partial fetches, GPG verification, Git LFS.
+//! Not done here: shallow/partial fetches, GPG verification, Git LFS.
 
 mod cache;
 mod creds;
+mod incremental;
 mod refs;
 mod resolve;
 pub mod semver;
