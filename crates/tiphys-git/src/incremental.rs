@@ -19,6 +19,11 @@
 //!    entry (`100755` executable, `100644` regular, `120000` symlink, `160000` gitlink as an
 //!    empty directory, as `read-tree` leaves it).
 //!
+//! The copy of step 1 is the expensive part (one `link` per file). The cache makes it in a
+//! background thread right after each checkout (a "spare", under the repository's checkout
+//! lock), so the next checkout usually only runs steps 2 and 3; without a spare it makes its
+//! own copy.
+//!
 //! Anything unexpected is an error that the caller answers with a full checkout, so this
 //! path can make a checkout faster but never different: a path git would refuse (`..`,
 //! `.git`), a `.gitattributes` anywhere (its conversions, such as `eol=crlf` or filters,

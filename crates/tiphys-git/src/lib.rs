@@ -5,7 +5,9 @@
 //!   normalised URL, one fetch at a time per repository (concurrent callers wait and then find
 //!   the commit present), immutable checkouts per commit, a timeout on every git call.
 //!   Checkouts are incremental: the tree of a new commit starts as a hard-link copy of the
-//!   last tree written for the repository, and only the paths `git diff-tree` lists are
+//!   last tree written for the repository (made in the background right after that tree was
+//!   written, so a webhook's checkout usually finds it ready), and only the paths
+//!   `git diff-tree` lists are
 //!   rewritten (unlinked first, never written through a link, blobs from one
 //!   `git cat-file --batch`). A checkout with submodules, a repository seen for the first
 //!   time since start, a diff touching more than half the paths, a `.gitattributes` anywhere,
