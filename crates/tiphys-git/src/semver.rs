@@ -222,7 +222,8 @@ impl Constraint {
     pub fn parse(s: &str) -> Option<Constraint> {
         // Compiled once: every refresh of a branch-tracking app asks whether its revision is
         // a constraint, and compiling these two took ~4 % of a 1,000-app refresh.
-        static PATTERNS: std::sync::OnceLock<Option<(regex::Regex, regex::Regex)>> = std::sync::OnceLock::new();
+        static PATTERNS: std::sync::OnceLock<Option<(regex::Regex, regex::Regex)>> =
+            std::sync::OnceLock::new();
         let (hyphen, op_space) = PATTERNS
             .get_or_init(|| {
                 Some((
