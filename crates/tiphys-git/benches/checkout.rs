@@ -1,13 +1,16 @@
 //! Checkout of a new commit of an 11,000-file monorepo (1,000 directories × 11 small YAML
-//! files) after the previous commit's tree exists, when one file changed: the full
-//! `git read-tree` against the incremental hard-link copy plus diff.
+//! files) when one file changed, the way the controller meets it: a push, a fetch, then the
+//! checkout (only the checkout is timed). Full `git read-tree` against the incremental path,
+//! from the spare copy made in the background after the previous checkout and from a
+//! hard-link copy of its own. Every iteration checks out a commit never written before, so no
+//! tree is deleted and re-created between measurements.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use tiphys_git::testsupport::TestRepo;
 use tiphys_git::{GitCache, GitConfig};
 
@@ -38,70 +41,65 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
-    let a = repo.commit(&refs, "11,000 files");
-    let b = repo.commit(&[("apps/app-0500/res-05.yaml", "changed: true\n")], "one file");
+    repo.commit(&refs, "11,000 files");
     let url = repo.bare.to_string_lossy().into_owned();
     let root = dir.path().join("cache");
-    let first = open(&root);
-    // Fetched once into the bare repository every cache below shares.
-    first.ensure_commit(&url, &a, None).expect("commit A");
-    first.ensure_commit(&url, &b, None).expect("commit B");
-    let tree_of = |cache: &GitCache, sha: &str| cache.checkout(&url, sha).expect("checkout");
-    let tree_a = tree_of(&first, &a);
-    let tree_b = tree_of(&first, &b);
-    assert_eq!(first.incremental_checkout_count(), 1, "B is built from A");
-    assert_eq!(
-        std::fs::read_to_string(tree_b.join("apps/app-0500/res-05.yaml")).expect("read"),
-        "changed: true\n"
-    );
+    let pushes = Cell::new(0u32);
+    // A push changing one file, fetched into the cache (not timed).
+    let push = |cache: &GitCache| {
+        pushes.set(pushes.get() + 1);
+        let sha =
+            repo.commit(&[("apps/app-0500/res-05.yaml", &format!("push: {}\n", pushes.get()))], "one file");
+        cache.ensure_commit(&url, &sha, None).expect("fetch")
+    };
+    let timed_checkout = |cache: &GitCache, sha: &str| {
+        let start = Instant::now();
+        let tree = cache.checkout(&url, sha).expect("checkout");
+        let elapsed = start.elapsed();
+        assert_eq!(
+            std::fs::read_to_string(tree.join("apps/app-0500/res-05.yaml")).expect("read"),
+            format!("push: {}\n", pushes.get())
+        );
+        elapsed
+    };
 
     let mut group = c.benchmark_group("checkout_11000_files_one_changed");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(8));
-    // A new cache knows no earlier tree, so it writes B whole (as after a restart). The cache
-    // is returned so that its drop (joining its background copy) is not timed.
+    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(5));
+    // A new cache knows no earlier tree, so it writes the commit whole (as after a restart).
     group.bench_function("full_read_tree", |bench| {
-        bench.iter_batched(
-            || {
-                std::fs::remove_dir_all(&tree_b).expect("remove B");
-                open(&root)
-            },
-            |cache| {
-                assert!(tree_of(&cache, &b).is_dir());
-                cache
-            },
-            BatchSize::PerIteration,
-        )
+        bench.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let cache = open(&root);
+                    let sha = push(&cache);
+                    timed_checkout(&cache, &sha)
+                })
+                .sum()
+        })
     });
-    drop(first);
-    // One cache alternating between A and B: each checkout starts from the other's tree,
-    // either from the spare copy made in the background after the previous checkout, or
-    // (spare removed) from a hard-link copy of its own.
     let incremental = open(&root);
-    let checkouts = tree_a.parent().expect("checkouts/<repo key>").to_path_buf();
-    let scratch = checkouts.parent().expect("checkouts").join(".scratch");
-    std::fs::remove_dir_all(&tree_a).expect("remove A");
-    tree_of(&incremental, &a);
-    let last = RefCell::new(a.clone());
+    let first = push(&incremental);
+    incremental.checkout(&url, &first).expect("first checkout");
+    let scratch = root.join("checkouts/.scratch");
+    group.measurement_time(Duration::from_secs(1));
     for (name, spare) in [("incremental_spare_ready", true), ("incremental_own_link_copy", false)] {
         group.bench_function(name, |bench| {
-            bench.iter_batched(
-                || {
-                    incremental.settle();
-                    if !spare {
-                        for entry in std::fs::read_dir(&scratch).expect("scratch").flatten() {
-                            if entry.file_name().to_string_lossy().contains("-spare-") {
-                                std::fs::remove_dir_all(entry.path()).expect("remove spare");
+            bench.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let sha = push(&incremental);
+                        incremental.settle();
+                        if !spare {
+                            for entry in std::fs::read_dir(&scratch).expect("scratch").flatten() {
+                                if entry.file_name().to_string_lossy().contains("-spare-") {
+                                    std::fs::remove_dir_all(entry.path()).expect("remove spare");
+                                }
                             }
                         }
-                    }
-                    let next = if *last.borrow() == a { b.clone() } else { a.clone() };
-                    std::fs::remove_dir_all(checkouts.join(&next)).expect("remove next");
-                    last.replace(next.clone());
-                    next
-                },
-                |next| assert!(tree_of(&incremental, &next).is_dir()),
-                BatchSize::PerIteration,
-            )
+                        timed_checkout(&incremental, &sha)
+                    })
+                    .sum()
+            })
         });
     }
     group.finish();
