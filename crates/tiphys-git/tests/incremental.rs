@@ -348,6 +348,7 @@ enum Edit {
     Remove(usize),
     Symlink(usize, usize),
     Executable(usize, bool),
+    Gitlink(usize, u8),
 }
 
 /// Paths that overlap as files and directories, so file↔dir changes come up.
@@ -384,6 +385,14 @@ fn apply_edit(w: &World, edit: &Edit) {
             clear(path(*i));
             w.symlink(path(*i), path(*t));
         }
+        Edit::Gitlink(i, v) => {
+            clear(path(*i));
+            let p = path(*i);
+            w.repo.git(&["rm", "-r", "--cached", "--quiet", "--ignore-unmatch", "--", p]);
+            std::fs::create_dir_all(w.repo.work.join(p)).unwrap();
+            let link = format!("160000,{},{p}", format!("{v:02x}").repeat(20));
+            w.repo.git(&["update-index", "--add", "--replace", "--cacheinfo", &link]);
+        }
         Edit::Executable(i, on) => {
             let full = w.repo.work.join(path(*i));
             if std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_file()) {
@@ -399,11 +408,12 @@ fn edit() -> impl Strategy<Value = Edit> {
         2 => (0..PATHS.len()).prop_map(Edit::Remove),
         1 => (0..PATHS.len(), 0..PATHS.len()).prop_map(|(i, t)| Edit::Symlink(i, t)),
         1 => (0..PATHS.len(), any::<bool>()).prop_map(|(i, on)| Edit::Executable(i, on)),
+        1 => (0..PATHS.len(), any::<u8>()).prop_map(|(i, v)| Edit::Gitlink(i, v)),
     ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
     #[test]
     fn random_commit_sequences_check_out_like_read_tree(
         steps in proptest::collection::vec((proptest::collection::vec(edit(), 1..4), 0..3u8), 3..6)
