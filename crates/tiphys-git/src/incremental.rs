@@ -25,8 +25,8 @@
 //! own copy.
 //!
 //! Anything unexpected is an error that the caller answers with a full checkout, so this
-//! path can make a checkout faster but never different: a path git would refuse (`..`,
-//! `.git`), a `.gitattributes` anywhere (its conversions, such as `eol=crlf` or filters,
+//! path can make a checkout faster but never different: a path git might refuse (`..`,
+//! `.git` and its look-alikes, a symlinked `.gitmodules`), a `.gitattributes` anywhere (its conversions, such as `eol=crlf` or filters,
 //! are git's to apply), an unknown file mode, a missing object, or any I/O failure.
 
 use std::ffi::OsStr;
@@ -89,16 +89,35 @@ pub(crate) fn entries_after(before: usize, changes: &[Change]) -> usize {
     })
 }
 
-/// Checks one path from git the way `read-tree` would before writing it, and makes it a
-/// relative path that cannot leave the tree.
-fn tree_path(raw: &[u8]) -> Result<PathBuf, String> {
+/// Names starting with `.git` that are common and that `read-tree` writes like any other;
+/// every other such name (`.git`, `.git.`, `.GIT `, ...) is left to `read-tree` to judge.
+const DOT_GIT_NAMES: &[&[u8]] =
+    &[b".gitignore", b".gitkeep", b".github", b".gitlab", b".gitlab-ci.yml", b".gitmodules"];
+
+/// Checks one path from git before writing it, more strictly than `read-tree` does (its
+/// `.git` look-alike and NTFS rules included): whatever is refused here is left to the full
+/// checkout, which either writes it or gives git's own error. Returns the path as a relative
+/// path that cannot leave the tree.
+fn tree_path(raw: &[u8], kind: Option<Kind>) -> Result<PathBuf, String> {
     let shown = String::from_utf8_lossy(raw);
-    for part in raw.split(|b| *b == b'/') {
-        if part.is_empty() || part == b"." || part == b".." || part.eq_ignore_ascii_case(b".git") {
-            return Err(format!("path {shown:?} is not one git would check out"));
-        }
+    let refused = || format!("path {shown:?} is left to git read-tree to judge");
+    let mut parts = raw.split(|b| *b == b'/').peekable();
+    while let Some(part) = parts.next() {
         if part == ATTRIBUTES.as_bytes() {
             return Err(format!("{shown} changed; its conversions need a full checkout"));
+        }
+        let lower = part.to_ascii_lowercase();
+        let symlink = parts.peek().is_none() && kind == Some(Kind::Symlink);
+        let dot_git_like =
+            lower.starts_with(b".git") && (symlink || !DOT_GIT_NAMES.contains(&lower.as_slice()));
+        if part.is_empty()
+            || part == b"."
+            || part == b".."
+            || dot_git_like
+            || lower.starts_with(b"git~")
+            || part.contains(&b'\\')
+        {
+            return Err(refused());
         }
     }
     Ok(PathBuf::from(OsStr::from_bytes(raw)))
@@ -117,11 +136,12 @@ pub(crate) fn parse_raw_diff(raw: &[u8]) -> Result<Vec<Change>, String> {
         let [old_mode, new_mode, _, new_sha, _status] = parts[..] else {
             return Err(format!("unexpected diff-tree line {text:?}"));
         };
-        let path = tree_path(fields.next().ok_or_else(|| format!("diff-tree line {text:?} has no path"))?)?;
+        let path = fields.next().ok_or_else(|| format!("diff-tree line {text:?} has no path"))?;
         let new = match new_mode {
             "000000" => None,
             mode => Some((Kind::from_mode(mode)?, new_sha.to_string())),
         };
+        let path = tree_path(path, new.as_ref().map(|(kind, _)| *kind))?;
         changes.push(Change { path, existed: old_mode != "000000", new });
     }
     Ok(changes)
@@ -342,11 +362,27 @@ mod tests {
     fn paths_git_would_refuse_and_attributes_are_errors() {
         let line =
             |path: &str| format!(":000000 100644 {z} {z} A\0{path}\0", z = "0".repeat(40)).into_bytes();
-        for bad in ["../x", "a/../../x", "/etc/passwd", "a//b", "./a", ".git/config", "a/.GIT/hooks/x"] {
+        for bad in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "a//b",
+            "./a",
+            ".git/config",
+            "a/.GIT/hooks/x",
+            ".git./x",
+            ".Git /x",
+            "GIT~1/config",
+            "a\\b",
+        ] {
             assert!(parse_raw_diff(&line(bad)).is_err(), "{bad} must be refused");
         }
         assert!(parse_raw_diff(&line("apps/.gitattributes")).unwrap_err().contains("full checkout"));
-        assert!(parse_raw_diff(&line(".github/ok.yaml")).is_ok());
+        for good in [".github/workflows/ci.yml", "apps/.gitignore", ".gitmodules", "a/.gitkeep", "git/x"] {
+            assert!(parse_raw_diff(&line(good)).is_ok(), "{good} is an ordinary path");
+        }
+        let symlink = format!(":000000 120000 {z} {z} A\0.gitmodules\0", z = "0".repeat(40));
+        assert!(parse_raw_diff(symlink.as_bytes()).is_err(), "a symlinked .gitmodules is git's to refuse");
     }
 
     #[test]

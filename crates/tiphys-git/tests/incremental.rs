@@ -202,6 +202,8 @@ fn every_kind_of_change_gives_the_tree_read_tree_writes() {
     w.chmod("scripts/run.sh", 0o755);
     w.gitlink("vendor/lib", &c1);
     w.symlink("to-dir", "apps");
+    w.write(".github/workflows/ci.yml", "on: push\n");
+    w.write("apps/.gitignore", "*.tmp\n");
     let c2 = w.commit("two");
     assert_eq!(w.spares(), 1, "a spare copy of c1's tree is ready for the next commit");
     let tree = w.check(&c2);
