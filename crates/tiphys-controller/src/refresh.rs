@@ -269,12 +269,16 @@ impl Controller {
         let conditions =
             status::merge_conditions(old.conditions.as_deref().unwrap_or_default(), &owned, &wanted, now);
         new.conditions = (!conditions.is_empty()).then_some(conditions);
-        let mut patch = status::patch_fields(&old, &new, REFRESH_FIELDS);
-        if patch.is_some() || level != Level::CompareOnly || refresh_requested {
+        let compared_with_git = level != Level::CompareOnly || refresh_requested;
+        // A refresh that compared with Git always writes (reconciledAt moves), so it skips
+        // the first, "did anything change" diff.
+        let mut patch =
+            if compared_with_git { None } else { status::patch_fields(&old, &new, REFRESH_FIELDS) };
+        if patch.is_some() || compared_with_git {
             // reconciledAt: the last comparison with Git; observedAt (deprecated upstream, kept
             // for tools that read it): the last time the status was written.
             new.observed_at = Some(status::timestamp(now));
-            if level != Level::CompareOnly || refresh_requested {
+            if compared_with_git {
                 new.reconciled_at = Some(status::timestamp(now));
             }
             patch = status::patch_fields(&old, &new, REFRESH_FIELDS);

@@ -57,7 +57,27 @@ pub fn merge_conditions(
 }
 
 fn fields_of(status: &ApplicationStatus, fields: &[&str]) -> Value {
-    let all = serde_json::to_value(status).unwrap_or(Value::Null);
+    // The operation's fields are the biggest part of a status (a sync result per resource,
+    // the history); a refresh never asks for them, so they are not serialized for it.
+    let wants = |field: &str| fields.contains(&field);
+    let light = ApplicationStatus {
+        history: if wants("history") { status.history.clone() } else { None },
+        operation_state: if wants("operationState") { status.operation_state.clone() } else { None },
+        resources: status.resources.clone(),
+        sync: status.sync.clone(),
+        health: status.health.clone(),
+        conditions: status.conditions.clone(),
+        reconciled_at: status.reconciled_at.clone(),
+        observed_at: status.observed_at.clone(),
+        source_type: status.source_type.clone(),
+        source_types: status.source_types.clone(),
+        summary: status.summary.clone(),
+        resource_health_source: status.resource_health_source.clone(),
+        controller_namespace: status.controller_namespace.clone(),
+        source_hydrator: status.source_hydrator.clone(),
+        extra: status.extra.clone(),
+    };
+    let all = serde_json::to_value(&light).unwrap_or(Value::Null);
     let picked: Map<String, Value> =
         fields.iter().filter_map(|f| all.get(*f).map(|v| ((*f).to_string(), v.clone()))).collect();
     json!({ "status": Value::Object(picked) })
