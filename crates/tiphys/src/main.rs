@@ -17,6 +17,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc malloc: the controller parses and serializes JSON all day, and
+/// with glibc about half of a 1,000-app refresh went to malloc/free (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// GitOps delivery for Kubernetes, compatible with Argo CD's resources and configuration.
 #[derive(Debug, Parser)]
 #[command(name = "tiphys", version, about, propagate_version = true)]

@@ -11,6 +11,10 @@ use clap::Parser;
 use tiphys_scenarios::controller_scale::{self, Options};
 
 /// Measures the application controller at scale against a sandbox in a child process.
+/// The allocator the `tiphys` binary uses, so the controller's figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 struct Args {
     /// Applications to create.
