@@ -37,7 +37,7 @@ pub struct GitCache {
     incremental_checkouts: AtomicU64,
     scratch_seq: AtomicU64,
     /// Per repository key, the plain tree written last: the base of the next incremental
-    /// checkout (in memory: after a restart the first checkout of a repository is a full one).
+    /// checkout (after a restart, [`GitCache::discover_base`] finds the newest one on disk).
     bases: Arc<Mutex<HashMap<String, Base>>>,
     /// Threads preparing spare copies of bases, joined by [`GitCache::settle`] and on drop.
     preparing: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -478,7 +478,7 @@ impl GitCache {
     /// entry count when it is known.
     fn write_plain_tree(&self, url: &str, sha: &str) -> Result<(PathBuf, Option<usize>), GitError> {
         let base = bases_of(&self.bases).get(&Self::key(url)).map(|b| (b.sha.clone(), b.entries));
-        if let Some((base, entries)) = base {
+        if let Some((base, entries)) = base.or_else(|| self.discover_base(url)) {
             match self.write_incrementally(url, &base, entries, sha) {
                 Ok((tmp, entries)) => return Ok((tmp, Some(entries))),
                 Err(reason) => tracing::debug!(
@@ -491,6 +491,27 @@ impl GitCache {
             }
         }
         self.materialize(url, sha)
+    }
+
+    /// After a restart: the plain tree of this repository that an earlier process wrote last
+    /// (the newest `checkouts/<key>/<sha>`; trees are only renamed there once complete), with
+    /// its entry count from `git ls-tree`.
+    fn discover_base(&self, url: &str) -> Option<(String, usize)> {
+        let dir = self.config.root.join("checkouts").join(Self::key(url));
+        let is_sha =
+            |name: &str| matches!(name.len(), 40 | 64) && name.bytes().all(|b| b.is_ascii_hexdigit());
+        let (_, sha) = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok().filter(|n| is_sha(n))?;
+                Some((entry.metadata().ok()?.modified().ok()?, name))
+            })
+            .max()?;
+        let mut ls = self.command(None, Some(&self.repo_dir(url))).ok()?;
+        ls.args(["ls-tree", "-r", "-z", "--name-only", &sha]);
+        let listing = self.run(ls, url, "ls-tree", None).ok()?;
+        Some((sha, listing.iter().filter(|b| **b == 0).count()))
     }
 
     /// Builds the tree of `sha` from the tree of `base` (which has `entries` entries; see the

@@ -6,13 +6,13 @@
 //!   the commit present), immutable checkouts per commit, a timeout on every git call.
 //!   Checkouts are incremental: the tree of a new commit starts as a hard-link copy of the
 //!   last tree written for the repository (made in the background right after that tree was
-//!   written, so a webhook's checkout usually finds it ready), and only the paths
-//!   `git diff-tree` lists are
-//!   rewritten (unlinked first, never written through a link, blobs from one
-//!   `git cat-file --batch`). A checkout with submodules, a repository seen for the first
-//!   time since start, a diff touching more than half the paths, a `.gitattributes` anywhere,
-//!   or any failure on the way takes the full `git read-tree` instead, so the result is
-//!   always the tree `read-tree` writes. Old checkouts are not garbage-collected.
+//!   written, so a webhook's checkout usually finds it ready; after a restart, the newest tree
+//!   on disk), and only the paths `git diff-tree` lists are rewritten (unlinked first, never
+//!   written through a link, blobs from one `git cat-file --batch`). A checkout with
+//!   submodules, a repository with no tree on disk yet, a diff touching more than half the
+//!   paths, a `.gitattributes` anywhere, or any failure on the way takes the full
+//!   `git read-tree` instead, so the result is always the tree `read-tree` writes. Old
+//!   checkouts are not garbage-collected.
 //! - [`resolve_revision`]: branch, tag, `HEAD`, full or short SHA, semver constraints over
 //!   tags, as upstream resolves `targetRevision`.
 //! - [`CredentialStore`]: `repository` / `repo-creds` Secrets. Secrets reach git only through

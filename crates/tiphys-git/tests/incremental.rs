@@ -303,7 +303,7 @@ fn the_previous_tree_is_unchanged_by_the_next_checkout() {
 }
 
 #[test]
-fn large_diffs_attributes_and_restarts_take_the_full_path() {
+fn large_diffs_and_attributes_take_the_full_path_and_a_restart_reuses_trees_on_disk() {
     let w = world();
     w.fillers(10);
     let c1 = w.commit("one");
@@ -334,13 +334,25 @@ fn large_diffs_attributes_and_restarts_take_the_full_path() {
     assert_eq!(std::fs::read_to_string(tree.join("more.txt")).unwrap(), "a\r\nb\r\n");
     assert_eq!((w.cache.checkout_count(), w.cache.incremental_checkout_count()), (5, 1));
 
-    // A restarted cache does not know what it wrote: its first checkout is a full one.
+    // A restarted cache starts from the newest tree an earlier process left.
     w.remove(".gitattributes");
     let c6 = w.commit("no attributes");
+    w.check(&c6);
+    assert_eq!((w.cache.checkout_count(), w.cache.incremental_checkout_count()), (6, 1));
+    w.write("filler/f00.yaml", "after: restart\n");
+    let c7 = w.commit("after a restart");
     let restarted = open_cache(w.dir.path());
-    restarted.ensure_commit(&w.url, &c6, None).unwrap();
-    restarted.checkout(&w.url, &c6).unwrap();
-    assert_eq!((restarted.checkout_count(), restarted.incremental_checkout_count()), (1, 0));
+    restarted.ensure_commit(&w.url, &c7, None).unwrap();
+    let tree = restarted.checkout(&w.url, &c7).unwrap();
+    assert_eq!((restarted.checkout_count(), restarted.incremental_checkout_count()), (1, 1));
+    let expected = reference(&w.repo.bare, &c7, &w.dir.path().join("reference").join(&c7));
+    assert_eq!(snapshot(&tree), expected);
+    // With nothing on disk, the first checkout is a full one.
+    let fresh = tempfile::tempdir().unwrap();
+    let cold = open_cache(fresh.path());
+    cold.ensure_commit(&w.url, &c7, None).unwrap();
+    cold.checkout(&w.url, &c7).unwrap();
+    assert_eq!((cold.checkout_count(), cold.incremental_checkout_count()), (1, 0));
 }
 
 /// One edit of a random walk over a small set of paths.
