@@ -74,6 +74,9 @@ impl Host {
     pub fn spawn(exe: &Path, git_root: Option<&PathBuf>) -> Result<Host> {
         let mut cmd = Command::new(exe);
         cmd.arg("--host-sandbox").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        // A heap profiler preloaded into the scenario (heaptrack) measures the controller, not
+        // the sandbox host.
+        cmd.env_remove("LD_PRELOAD");
         if let Some(root) = git_root {
             cmd.arg("--git-root").arg(root);
         }
