@@ -50,6 +50,10 @@ pub struct Controller {
     /// Comparisons running at once: they are CPU-bound, so one per core; more only adds
     /// threads (and malloc arenas) and holds more rendered manifests in memory at a time.
     pub compare_slots: tokio::sync::Semaphore,
+    /// Sync operations running at once (`controller.operation.processors`, upstream's
+    /// default 10); the others wait for a slot. Unbounded, a thousand apps auto-syncing
+    /// together opened a thousand API connections and held their buffers (the peak RSS).
+    operation_slots: tokio::sync::Semaphore,
     queue: Mutex<RefreshQueue<String>>,
     wake: Notify,
     snapshot: RwLock<Arc<Snapshot>>,
@@ -115,6 +119,9 @@ impl Controller {
             workers: usize::try_from(params.status_processors).unwrap_or(1).max(1),
             compare_slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map(std::num::NonZero::get).unwrap_or(2),
+            ),
+            operation_slots: tokio::sync::Semaphore::new(
+                usize::try_from(params.operation_processors).unwrap_or(1).max(1),
             ),
             queue: Mutex::new(RefreshQueue::default()),
             wake: Notify::new(),
@@ -375,7 +382,10 @@ impl Controller {
         }
         let (this, name) = (self.clone(), name.to_string());
         tokio::spawn(async move {
+            // The semaphore is never closed, so acquiring only waits.
+            let slot = this.operation_slots.acquire().await;
             this.run_operation(&name).await;
+            drop(slot);
             lock(&this.operations).remove(&name);
             // A new operation may have been written while this one finished.
             if this.app_value(&name).is_some_and(|a| a.get("operation").is_some_and(|o| !o.is_null())) {

@@ -303,3 +303,47 @@ async fn with_a_webhook_secret_configured_an_unsigned_push_is_refused() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_operations_beyond_controller_operation_processors_wait_for_a_free_one() {
+    // Each sync runs a PreSync Job of two seconds, so two syncs that ran side by side would
+    // overlap by seconds even at the one-second resolution of startedAt/finishedAt.
+    let simulator = SimulatorConfig { job_duration: Duration::from_secs(2), ..SimulatorConfig::default() };
+    let files = [
+        ("slow/migrate.yaml", job("migrate", "PreSync", "")),
+        ("slow/config.yaml", configmap("settings", json!({"k": "v"}))),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+    let mut world = World::start_with(&files, json!({}), simulator).await;
+    world
+        .apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "argocd-cmd-params-cm", "namespace": NS},
+            "data": {"controller.operation.processors": "1"}}))
+        .await;
+    world.stop_controller().await;
+    world.start_controller().await;
+    for name in ["first", "second"] {
+        world
+            .create_app(name, "slow", name, json!({"syncPolicy": {"syncOptions": ["CreateNamespace=true"]}}))
+            .await;
+    }
+    for name in ["first", "second"] {
+        world.sync(name, json!({})).await;
+    }
+    let mut spans = Vec::new();
+    for name in ["first", "second"] {
+        let app = world
+            .wait_app(name, "its sync to succeed", Duration::from_secs(60), |a| phase(a) == "Succeeded")
+            .await;
+        let state = &app["status"]["operationState"];
+        spans.push((
+            state["startedAt"].as_str().unwrap_or_default().to_string(),
+            state["finishedAt"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    spans.sort();
+    assert!(
+        spans[1].0 >= spans[0].1,
+        "with one operation processor the second sync starts after the first finished: {spans:?}"
+    );
+}
