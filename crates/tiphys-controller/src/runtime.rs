@@ -100,6 +100,11 @@ fn intent_of(app: &Value) -> u64 {
     h.finish()
 }
 
+/// The least time between two live-state refreshes of one app (see [`RefreshQueue`]): long
+/// enough to fold a sync's burst of watch events into a few comparisons, short next to the
+/// self-heal target of one second.
+const LIVE_REFRESH_INTERVAL: Duration = Duration::from_millis(500);
+
 impl Controller {
     /// Assembles the shared state; nothing runs until [`Controller::run`].
     pub fn new(
@@ -123,7 +128,7 @@ impl Controller {
             operation_slots: tokio::sync::Semaphore::new(
                 usize::try_from(params.operation_processors).unwrap_or(1).max(1),
             ),
-            queue: Mutex::new(RefreshQueue::default()),
+            queue: Mutex::new(RefreshQueue::coalescing(LIVE_REFRESH_INTERVAL)),
             wake: Notify::new(),
             snapshot: RwLock::new(Arc::new(Snapshot::from_config_map(None))),
             creds: RwLock::new(Arc::new(CredentialStore::default())),
