@@ -595,7 +595,8 @@ impl Comparer {
             let (objects, t) =
                 self.render_source(input, r, &resolved).map_err(|e| source_failure(i, n, &e))?;
             out.source_types.push(sources::source_type_name(t).to_string());
-            rendered.extend(objects.iter().cloned());
+            // Each hit is a fresh parse from the render cache, so this moves, not copies.
+            rendered.extend(Arc::unwrap_or_clone(objects));
         }
         rendered.retain(|obj| {
             let Ok(gvk) = tiphys_resource::GroupVersionKind::of(obj) else { return true };
