@@ -58,7 +58,7 @@ pub struct Controller {
     wake: Notify,
     snapshot: RwLock<Arc<Snapshot>>,
     creds: RwLock<Arc<CredentialStore>>,
-    intents: Mutex<HashMap<String, u64>>,
+    intents: Mutex<HashMap<String, Intent>>,
     operations: Mutex<HashSet<String>>,
     last_hard: Mutex<HashMap<String, Instant>>,
     /// When each app's next periodic refresh is due. Kept apart from the queue so a live
@@ -86,18 +86,29 @@ fn jitter_for(name: &str, jitter: Duration) -> Duration {
     Duration::from_millis(h.finish() % millis)
 }
 
-/// What, in an Application, asks the controller to act: everything but status and
-/// bookkeeping metadata. The refresh annotation is not part of it: its presence asks for a
-/// refresh by itself, and its removal (our own write) must not ask for another.
-fn intent_of(app: &Value) -> u64 {
+/// What, in an Application, asks the controller to act, as two fingerprints: one for what a
+/// refresh must look at, one for the operation to run. Status and bookkeeping metadata are in
+/// neither, so our own writes ask for nothing. The refresh annotation is not either: its
+/// presence asks for a refresh by itself, and its removal (our own write) must not ask for
+/// another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Intent {
+    /// spec, deletionTimestamp, finalizers: a change needs a comparison with Git.
+    refresh: u64,
+    /// `operation`: a new one needs its task. Its progress (operationState) needs no
+    /// refresh: the task compares itself and asks for one when it ends.
+    operation: u64,
+}
+
+fn intent_of(app: &Value) -> Intent {
     let meta = &app["metadata"];
     let mut h = DefaultHasher::new();
     app["spec"].to_string().hash(&mut h);
-    app["operation"].to_string().hash(&mut h);
     meta["deletionTimestamp"].to_string().hash(&mut h);
     meta["finalizers"].to_string().hash(&mut h);
-    app["status"]["operationState"]["phase"].to_string().hash(&mut h);
-    h.finish()
+    let mut op = DefaultHasher::new();
+    app["operation"].to_string().hash(&mut op);
+    Intent { refresh: h.finish(), operation: op.finish() }
 }
 
 /// The least time between two live-state refreshes of one app (see [`RefreshQueue`]): long
@@ -365,17 +376,18 @@ impl Controller {
             return;
         };
         let intent = intent_of(&value);
-        let changed = lock(&self.intents).insert(name.to_string(), intent) != Some(intent);
+        let previous = lock(&self.intents).insert(name.to_string(), intent);
         let refresh_asked = value["metadata"]["annotations"][REFRESH_ANNOTATION].is_string();
-        if !changed && !refresh_asked {
-            return;
+        if previous.map(|p| p.refresh) != Some(intent.refresh) || refresh_asked {
+            let level = match value["metadata"]["annotations"][REFRESH_ANNOTATION].as_str() {
+                Some("hard") => Level::Hard,
+                _ => Level::Normal,
+            };
+            self.request(name, level, Duration::ZERO);
         }
-        let level = match value["metadata"]["annotations"][REFRESH_ANNOTATION].as_str() {
-            Some("hard") => Level::Hard,
-            _ => Level::Normal,
-        };
-        self.request(name, level, Duration::ZERO);
-        if value.get("operation").is_some_and(|o| !o.is_null()) {
+        if previous.map(|p| p.operation) != Some(intent.operation)
+            && value.get("operation").is_some_and(|o| !o.is_null())
+        {
             self.start_operation(name);
         }
     }
@@ -525,9 +537,19 @@ mod tests {
             &json!({"metadata": {"annotations": {REFRESH_ANNOTATION: "hard"}}}),
         );
         assert_eq!(intent_of(&base), intent_of(&annotated), "the annotation asks by presence, not by change");
+        let mut progressing = base.clone();
+        progressing["status"]["operationState"] = json!({"phase": "Running"});
+        assert_eq!(intent_of(&base), intent_of(&progressing), "an operation's progress asks for nothing");
+        let mut operation = base.clone();
+        operation["operation"] = json!({"sync": {}});
+        assert_eq!(
+            intent_of(&base).refresh,
+            intent_of(&operation).refresh,
+            "a new operation needs no refresh"
+        );
+        assert_ne!(intent_of(&base).operation, intent_of(&operation).operation, "but its task");
         for edit in [
             json!({"spec": {"project": "other"}}),
-            json!({"operation": {"sync": {}}}),
             json!({"metadata": {"deletionTimestamp": "2026-11-22T00:00:00Z"}}),
         ] {
             let mut changed = base.clone();
