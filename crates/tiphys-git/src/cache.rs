@@ -103,9 +103,27 @@ fn is_auth_failure(stderr: &str) -> bool {
     .any(|p| s.contains(p))
 }
 
+/// Trees of one repository kept however long they were not used: the newest ones, which
+/// the next commits build on.
+const KEPT_TREES: usize = 3;
+
+/// A tree of a repository not used for this long (and not among its [`KEPT_TREES`] newest)
+/// is removed when the next new tree of that repository is written. A render reads its tree
+/// within seconds; a later render of the same commit writes it again.
+const TREE_IDLE: Duration = Duration::from_secs(600);
+
+/// Marks a tree as used now (its directory's mtime), so collection leaves it alone.
+fn touch(tree: &Path) {
+    if let Ok(dir) = std::fs::File::open(tree) {
+        let _ = dir.set_modified(std::time::SystemTime::now());
+    }
+}
+
 impl GitCache {
-    /// Opens (creating) the cache directory.
+    /// Opens (creating) the cache directory. Scratch trees left by a process that stopped
+    /// mid-checkout are removed.
     pub fn new(config: GitConfig) -> Result<Self, GitError> {
+        let _ = std::fs::remove_dir_all(config.root.join("checkouts").join(".scratch"));
         for sub in ["repos", "checkouts", "keys"] {
             let dir = config.root.join(sub);
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
@@ -447,6 +465,7 @@ impl GitCache {
         let base = self.config.root.join("checkouts").join(Self::key(url));
         let dest = base.join(name);
         if dest.is_dir() {
+            touch(&dest);
             return Ok(dest);
         }
         // One checkout per tree at a time: a thousand apps of one repository asking for the
@@ -462,7 +481,38 @@ impl GitCache {
             // Another caller won the race; its tree is identical.
             let _ = std::fs::remove_dir_all(&tmp);
         }
+        touch(&dest);
+        self.collect_trees(&base);
         Ok(dest)
+    }
+
+    /// Removes the trees in `repo_checkouts` that are neither among the newest
+    /// [`KEPT_TREES`] nor used within [`TREE_IDLE`]: without it every commit ever checked
+    /// out stays on disk. Called with the repository's checkout lock held, after a new tree
+    /// was written. A tree is first renamed into the scratch directory, so a checkout never
+    /// finds half of one. (A tree idle for ten minutes that a render picks up at this very
+    /// moment fails that one render, and the next refresh writes the tree again.)
+    fn collect_trees(&self, repo_checkouts: &Path) {
+        let Ok(entries) = std::fs::read_dir(repo_checkouts) else { return };
+        let mut trees: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let meta = entry.metadata().ok()?;
+                meta.is_dir().then_some(())?;
+                Some((meta.modified().ok()?, entry.path()))
+            })
+            .collect();
+        trees.sort_by(|a, b| b.0.cmp(&a.0));
+        let now = std::time::SystemTime::now();
+        for (used, tree) in trees.into_iter().skip(KEPT_TREES) {
+            if now.duration_since(used).is_ok_and(|idle| idle >= TREE_IDLE) {
+                let Ok(trash) = self.scratch_path("collected") else { return };
+                if std::fs::rename(&tree, &trash).is_ok() {
+                    tracing::debug!(tree = %tree.display(), "removing a checkout unused for 10 minutes");
+                    let _ = std::fs::remove_dir_all(&trash);
+                }
+            }
+        }
     }
 
     /// A new, unused path in the scratch directory for `name` (not created).
