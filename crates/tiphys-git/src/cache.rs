@@ -502,7 +502,7 @@ impl GitCache {
                 Some((meta.modified().ok()?, entry.path()))
             })
             .collect();
-        trees.sort_by(|a, b| b.0.cmp(&a.0));
+        trees.sort_by_key(|t| std::cmp::Reverse(t.0));
         let now = std::time::SystemTime::now();
         for (used, tree) in trees.into_iter().skip(KEPT_TREES) {
             if now.duration_since(used).is_ok_and(|idle| idle >= TREE_IDLE) {
