@@ -130,8 +130,8 @@ impl Controller {
             server: d.server.clone(),
             name: self.destinations.name_of(&d.server),
             namespace: namespace.clone(),
-            kube_version: String::new(),
-            api_versions: api_versions(d),
+            kube_version: d.cluster.catalog().server_version().to_string(),
+            api_versions: d.cluster.catalog().api_versions().to_vec(),
         });
         let instance = self.instance_of(app);
         let live = destination.as_ref().map(|d| self.tracked_live(d, &instance)).unwrap_or_default();
@@ -345,23 +345,6 @@ fn apply_comparison(status: &mut ApplicationStatus, comparison: &Comparison, nam
         status.source_types = None;
     }
     status.controller_namespace = Some(namespace.to_string());
-}
-
-/// `KUBE_API_VERSIONS` of a destination: every `group/version` and `group/version/Kind`.
-fn api_versions(destination: &Destination) -> Vec<String> {
-    let catalog = destination.cluster.catalog();
-    let mut out: Vec<String> = catalog
-        .resources()
-        .iter()
-        .flat_map(|r| {
-            let gv =
-                if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
-            [format!("{gv}/{}", r.kind), gv]
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// The lookup used when the destination did not resolve (the comparison reports why).

@@ -344,3 +344,24 @@ async fn a_resource_kind_the_project_does_not_permit_fails_the_sync_naming_the_r
     assert!(refused["message"].as_str().unwrap_or_default().contains("not permitted"), "{refused}");
     assert!(w.get(&cm_key("default", "settings")).await.is_none(), "nothing applied");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_charts_see_the_destination_clusters_version_and_api_versions() {
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: capabilities\ndata:\n  kube: \"{{ .Capabilities.KubeVersion.Major }}.{{ .Capabilities.KubeVersion.Minor }}\"\n  deployments: '{{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" }}'\n";
+    let w = World::start(
+        &[
+            ("chart/Chart.yaml", "apiVersion: v2\nname: caps\nversion: 0.1.0\n"),
+            ("chart/templates/cm.yaml", template),
+        ],
+        json!({}),
+    )
+    .await;
+    w.create_app("caps", "chart", "caps", json!({"syncPolicy": {"syncOptions": ["CreateNamespace=true"]}}))
+        .await;
+    w.wait_app("caps", "OutOfSync", WAIT, |a| sync_status(a) == "OutOfSync").await;
+    w.sync("caps", json!({})).await;
+    w.wait_app("caps", "Synced", WAIT, |a| sync_status(a) == "Synced" && phase(a) == "Succeeded").await;
+    let cm = w.get(&cm_key("caps", "capabilities")).await.expect("configmap");
+    assert_eq!(cm["data"]["kube"], "1.33", "the sandbox serves v1.33.0, not Helm's default: {cm}");
+    assert_eq!(cm["data"]["deployments"], "true");
+}

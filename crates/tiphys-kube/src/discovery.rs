@@ -60,6 +60,8 @@ pub struct ApiCatalog {
     resources: Vec<ApiResourceInfo>,
     by_gvk: HashMap<GroupVersionKind, usize>,
     preferred: HashMap<GroupKind, usize>,
+    api_versions: Vec<String>,
+    server_version: String,
 }
 
 impl ApiCatalog {
@@ -80,7 +82,40 @@ impl ApiCatalog {
                 }
             }
         }
-        ApiCatalog { resources, by_gvk, preferred }
+        let mut api_versions: Vec<String> = resources
+            .iter()
+            .flat_map(|r| {
+                let gv =
+                    if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
+                [format!("{gv}/{}", r.kind), gv]
+            })
+            .collect();
+        api_versions.sort();
+        api_versions.dedup();
+        ApiCatalog { resources, by_gvk, preferred, api_versions, server_version: String::new() }
+    }
+
+    /// The catalog with the server's version (`/version`'s `gitVersion`), kept as its
+    /// `major.minor.patch` core: `v1.29.1-eks-b9c9ed7` is `1.29.1`. Helm charts compare
+    /// `.Capabilities.KubeVersion` with semver ranges that a pre-release suffix would fail.
+    pub fn with_server_version(mut self, git_version: &str) -> Self {
+        let core = git_version.trim().trim_start_matches('v');
+        let end = core.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(core.len());
+        self.server_version = core[..end].trim_end_matches('.').to_string();
+        self
+    }
+
+    /// The server's Kubernetes version (`1.33.0`), or empty when it could not be read: what
+    /// renders get as `KUBE_VERSION` and Helm's `.Capabilities.KubeVersion`.
+    pub fn server_version(&self) -> &str {
+        &self.server_version
+    }
+
+    /// Every served `group/version` and `group/version/Kind`, sorted: what renders get as
+    /// `KUBE_API_VERSIONS` and Helm's `.Capabilities.APIVersions`. Computed once per
+    /// discovery instead of once per comparison.
+    pub fn api_versions(&self) -> &[String] {
+        &self.api_versions
     }
 
     /// Every resource of every served group/version.
@@ -138,12 +173,45 @@ pub(crate) async fn discover(client: &kube::Client, server: &str) -> crate::Resu
             }
         }
     }
-    Ok(ApiCatalog::new(resources))
+    // The version only feeds renders (Helm capabilities, KUBE_VERSION): without it they use
+    // their defaults, as before.
+    let version = match client.apiserver_version().await {
+        Ok(info) => info.git_version,
+        Err(e) => {
+            tracing::debug!(error = %e, server, "cannot read the server version");
+            String::new()
+        }
+    };
+    Ok(ApiCatalog::new(resources).with_server_version(&version))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_version_keeps_its_numeric_core() {
+        let version = |v: &str| ApiCatalog::default().with_server_version(v).server_version().to_string();
+        assert_eq!(version("v1.33.0"), "1.33.0");
+        assert_eq!(version("v1.29.1-eks-b9c9ed7"), "1.29.1");
+        assert_eq!(version("v1.30.2+k3s1"), "1.30.2");
+        assert_eq!(version("v1.33.0-tiphys-sandbox"), "1.33.0");
+        assert_eq!(version(""), "");
+        assert_eq!(version("garbage"), "");
+    }
+
+    #[test]
+    fn api_versions_list_group_versions_and_kinds_once() {
+        let catalog = ApiCatalog::new(vec![
+            info("", "v1", "ConfigMap", true, &["list"]),
+            info("", "v1", "Secret", true, &["list"]),
+            info("apps", "v1", "Deployment", true, &["list"]),
+        ]);
+        assert_eq!(
+            catalog.api_versions(),
+            ["apps/v1", "apps/v1/Deployment", "v1", "v1/ConfigMap", "v1/Secret"]
+        );
+    }
 
     fn info(group: &str, version: &str, kind: &str, preferred: bool, verbs: &[&str]) -> ApiResourceInfo {
         ApiResourceInfo {
