@@ -379,11 +379,13 @@ impl Controller {
             }
             let progress = execution.advance(&executor).await;
             self.record(state, &execution);
-            self.write_progress(name, state).await;
             match progress {
+                // The caller writes the final (or retrying) state at once: one write, not two.
                 Progress::Finished { succeeded: true, message } => return Attempt::Succeeded(message),
                 Progress::Finished { succeeded: false, message } => return Attempt::Failed(message),
                 Progress::Running { retry_after } => {
+                    // Persisted before waiting, so a restart resumes from here.
+                    self.write_progress(name, state).await;
                     let mut stop = self.stop.clone();
                     tokio::select! {
                         _ = tokio::time::sleep(retry_after) => {}
