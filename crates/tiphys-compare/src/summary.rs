@@ -10,28 +10,6 @@ use tiphys_model::application::ApplicationSummary;
 
 const LINK_PREFIX: &str = "link.argocd.argoproj.io/";
 
-fn pod_spec(obj: &Value) -> Option<&Value> {
-    match obj.get("kind")?.as_str()? {
-        "Pod" => obj.get("spec"),
-        "CronJob" => obj.pointer("/spec/jobTemplate/spec/template/spec"),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "ReplicationController" => {
-            obj.pointer("/spec/template/spec")
-        }
-        _ => None,
-    }
-}
-
-fn images(obj: &Value, out: &mut BTreeSet<String>) {
-    let Some(spec) = pod_spec(obj) else { return };
-    for field in ["initContainers", "containers", "ephemeralContainers"] {
-        for c in spec.get(field).and_then(Value::as_array).into_iter().flatten() {
-            if let Some(image) = c.get("image").and_then(Value::as_str).filter(|i| !i.is_empty()) {
-                out.insert(image.to_string());
-            }
-        }
-    }
-}
-
 fn ingress_urls(obj: &Value, out: &mut BTreeSet<String>) {
     let tls_hosts: BTreeSet<&str> = obj
         .pointer("/spec/tls")
@@ -90,7 +68,7 @@ fn links(obj: &Value, out: &mut BTreeSet<String>) {
 pub(crate) fn summarize<'a>(live: impl IntoIterator<Item = &'a Value>) -> ApplicationSummary {
     let (mut imgs, mut urls) = (BTreeSet::new(), BTreeSet::new());
     for obj in live {
-        images(obj, &mut imgs);
+        imgs.extend(tiphys_resource::workload::container_images(obj));
         if obj.get("kind").and_then(Value::as_str) == Some("Ingress") {
             ingress_urls(obj, &mut urls);
         }

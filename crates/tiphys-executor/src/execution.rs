@@ -117,7 +117,7 @@ impl Execution {
 
     /// Per-task results in upstream's shape, in the order the tasks got them.
     pub fn results(&self) -> Vec<ResourceResult> {
-        self.records.results(self.op.plan())
+        self.records.results(self.op.plan(), &self.ctx.desired)
     }
 
     /// `operationState.message`: the outcome once over, else what the operation waits for

@@ -1,6 +1,7 @@
 //! Per-task results in upstream's `ResourceResult` shape, and the way back: turning the
 //! results a previous process persisted into task states for [`tiphys_sync::Operation::resume`].
 
+use serde_json::Value;
 use tiphys_model::application::ResourceResult;
 use tiphys_sync::TaskState;
 use tiphys_sync::plan::{Action, SyncPlan, Task};
@@ -125,8 +126,8 @@ impl Records {
         }
     }
 
-    /// The results in upstream's shape.
-    pub(crate) fn results(&self, plan: &SyncPlan) -> Vec<ResourceResult> {
+    /// The results in upstream's shape; `images` are those of each task's desired object.
+    pub(crate) fn results(&self, plan: &SyncPlan, desired: &[Value]) -> Vec<ResourceResult> {
         self.order
             .iter()
             .filter_map(|i| Some((plan.tasks.get(*i)?, self.items.get(*i)?.as_ref()?)))
@@ -141,6 +142,11 @@ impl Records {
                 hook_type: task.hook.as_ref().map(|h| format!("{:?}", h.hook_type)),
                 hook_phase: r.phase.map(|p| p.as_str().to_string()),
                 sync_phase: Some(format!("{:?}", task.phase)),
+                images: task
+                    .desired_index
+                    .and_then(|i| desired.get(i))
+                    .map(tiphys_resource::workload::container_images)
+                    .filter(|images| !images.is_empty()),
                 ..Default::default()
             })
             .collect()
@@ -266,7 +272,7 @@ mod tests {
         );
         assert_eq!(state("Deployment", "my-app"), TaskState::Failed("m".into()));
         assert_eq!(restored.states.len(), 4, "results of other phases or unknown objects are ignored");
-        let results = restored.records.results(&plan);
+        let results = restored.records.results(&plan, &[]);
         assert_eq!(results.len(), 4);
         assert_eq!(results[0].hook_type.as_deref(), Some("PreSync"));
         assert_eq!(results[1].status.as_deref(), Some("Synced"));
@@ -300,7 +306,7 @@ mod tests {
             let restored = restore(&plan, &previous);
             prop_assert!(restored.states.iter().all(|(i, _)| *i < plan.tasks.len()));
             prop_assert!(restored.apply_failed.iter().all(|i| *i < plan.tasks.len()));
-            let results = restored.records.results(&plan);
+            let results = restored.records.results(&plan, &[]);
             prop_assert!(results.len() <= plan.tasks.len());
         }
     }

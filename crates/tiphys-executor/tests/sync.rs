@@ -49,6 +49,14 @@ async fn seed_hook_lifecycle_runs_in_order_and_cleans_up_per_policy() {
     assert_eq!(results[2].message.as_deref(), Some("configmap/app-config created"));
     assert_eq!(results[2].version.as_deref(), Some("v1"));
     assert_eq!(results[2].namespace.as_deref(), Some("default"));
+    let images =
+        |kind: &str| results.iter().find(|r| r.kind.as_deref() == Some(kind)).and_then(|r| r.images.clone());
+    assert_eq!(
+        images("Deployment"),
+        Some(vec!["myapp:latest".to_string()]),
+        "a workload's result lists its images"
+    );
+    assert_eq!(images("ConfigMap"), None, "other kinds have none");
     // BeforeHookCreation only: the hook stays, without the hook finalizer once it completed.
     let migrate = get(&w, &key("batch", "Job", "default", "db-migrate")).await.expect("db-migrate kept");
     assert!(!finalizers(&migrate).contains(&HOOK_FINALIZER.to_string()), "{:?}", finalizers(&migrate));
