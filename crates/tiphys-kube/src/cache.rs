@@ -292,13 +292,24 @@ async fn watch_type(client: kube::Client, info: ApiResourceInfo, shared: Arc<Sha
     }
 }
 
-/// The object as JSON with apiVersion and kind filled in (list items may omit them).
+/// The object as JSON with apiVersion and kind filled in (list items may omit them). The
+/// body (`data`) is moved, not serialized again: only the typed metadata is converted.
 fn typed(object: DynamicObject, info: &ApiResourceInfo) -> Option<Value> {
-    let mut value = serde_json::to_value(object).ok()?;
-    let map = value.as_object_mut()?;
+    let body = match object.data {
+        Value::Object(body) => body,
+        _ => serde_json::Map::new(),
+    };
+    // apiVersion, kind, metadata first, as the API server writes objects.
+    let mut map = serde_json::Map::with_capacity(body.len() + 3);
     map.insert("apiVersion".into(), Value::String(info.api_version()));
     map.insert("kind".into(), Value::String(info.kind.clone()));
-    Some(value)
+    map.insert("metadata".into(), serde_json::to_value(object.metadata).ok()?);
+    for (key, value) in body {
+        if !map.contains_key(&key) {
+            map.insert(key, value);
+        }
+    }
+    Some(Value::Object(map))
 }
 
 #[cfg(test)]
