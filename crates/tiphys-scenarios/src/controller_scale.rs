@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -31,7 +32,7 @@ use tiphys_resource::ResourceKey;
 use tiphys_resource::annotations::{MANIFEST_GENERATE_PATHS, REFRESH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::api::{ApiReader, AppSummary};
+use crate::api::{ApiReader, AppSummary, AppWatch};
 use crate::host::Host;
 use crate::measure::{CpuMark, Latency, load_average, peak_rss_mib, thread_cpu_s};
 use crate::workload::{self, INITIAL_COLOR, PROBE_CONFIGMAP, app_name, app_path};
@@ -200,12 +201,13 @@ pub async fn run(opts: &Options, controller_rt: tokio::runtime::Handle) -> Resul
 
     let host = Host::spawn(&opts.host_exe, Some(&git_root))?;
     let cluster = Cluster::from_kubeconfig_text(&host.endpoints.kubeconfig, None).await?;
-    let reader = ApiReader::new(&host.endpoints)?;
+    let reader = Arc::new(ApiReader::new(&host.endpoints)?);
     if let Some(path) = &opts.kubeconfig_out {
         std::fs::write(path, &host.endpoints.kubeconfig).map_err(io_error(path))?;
     }
     let sandbox_start = host.cpu_s();
     install_control_plane(&cluster).await?;
+    let watch = reader.watch_applications(NAMESPACE).await?;
     let repo_url = format!("{}/repo.git", host.endpoints.git_base.as_deref().unwrap_or_default());
     let config = ControllerConfig {
         kubeconfig: host.endpoints.kubeconfig.clone(),
@@ -238,7 +240,7 @@ pub async fn run(opts: &Options, controller_rt: tokio::runtime::Handle) -> Resul
         .buffer_unordered(CONCURRENCY)
         .try_collect::<Vec<_>>()
         .await?;
-    wait_apps(&reader, opts, "every app Synced and Healthy", |apps| {
+    wait_apps(&watch, opts, "every app Synced and Healthy", |apps| {
         let done = apps.iter().filter(|a| a.synced_healthy()).count();
         (apps.len() == opts.apps && done == opts.apps, format!("{done}/{} Synced and Healthy", opts.apps))
     })
@@ -254,7 +256,7 @@ pub async fn run(opts: &Options, controller_rt: tokio::runtime::Handle) -> Resul
         over_anchor_apply: anchor.as_ref().map(|a| seconds / a.apply_s),
     };
 
-    let full_refresh = full_refresh(opts, &cluster, &reader, webhook_addr).await?;
+    let full_refresh = full_refresh(opts, &cluster, &reader, &watch, webhook_addr).await?;
     eprintln!("self-heal: {} samples", opts.self_heal);
     let self_heal = self_heal(opts, &cluster).await?;
     eprintln!("webhook: {} samples", opts.webhooks);
@@ -331,9 +333,11 @@ fn application(i: usize, repo_url: &str) -> Value {
             "syncPolicy": {"automated": {"prune": true, "selfHeal": true}, "syncOptions": ["CreateNamespace=true"]}}})
 }
 
-/// Polls the Application list until `check` says done; `check` also returns a progress line.
+/// Looks at the watched Applications every poll interval (the anchor's interval, so both
+/// end points have the same resolution) until `check` says done; `check` also returns a
+/// progress line.
 async fn wait_apps(
-    reader: &ApiReader,
+    watch: &AppWatch,
     opts: &Options,
     what: &str,
     check: impl Fn(&[AppSummary]) -> (bool, String),
@@ -341,7 +345,7 @@ async fn wait_apps(
     let started = Instant::now();
     let mut last_report = Instant::now();
     loop {
-        let apps = reader.applications(NAMESPACE).await?;
+        let apps = watch.snapshot()?;
         let (done, progress) = check(&apps);
         if done {
             return Ok(());
@@ -367,6 +371,7 @@ async fn full_refresh(
     opts: &Options,
     cluster: &Cluster,
     reader: &ApiReader,
+    watch: &AppWatch,
     addr: SocketAddr,
 ) -> Result<FullRefresh> {
     // reconciledAt has one-second resolution: let it tick before refreshing again.
@@ -396,7 +401,7 @@ async fn full_refresh(
         .buffer_unordered(CONCURRENCY)
         .try_collect::<Vec<_>>()
         .await?;
-    wait_apps(reader, opts, "every app refreshed", |apps| {
+    wait_apps(watch, opts, "every app refreshed", |apps| {
         let done = apps
             .iter()
             .filter(|a| {
