@@ -17,6 +17,16 @@ fn cache(root: &Path) -> GitCache {
     .expect("cache")
 }
 
+/// A served repository and an empty cache in a temporary directory (kept alive by the
+/// caller).
+fn setup() -> (tempfile::TempDir, TestRepo, String, GitCache) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = TestRepo::create(&dir.path().join("served"), "mono");
+    let url = repo.bare.to_string_lossy().into_owned();
+    let cache = cache(&dir.path().join("cache"));
+    (dir, repo, url, cache)
+}
+
 /// Makes a tree look last used `seconds` ago.
 fn age(tree: &Path, seconds: u64) {
     let dir = std::fs::File::open(tree).expect("tree");
@@ -25,10 +35,7 @@ fn age(tree: &Path, seconds: u64) {
 
 #[test]
 fn trees_unused_for_ten_minutes_beyond_the_three_most_recently_used_are_removed_and_come_back() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let repo = TestRepo::create(&dir.path().join("served"), "mono");
-    let url = repo.bare.to_string_lossy().into_owned();
-    let cache = cache(&dir.path().join("cache"));
+    let (_dir, repo, url, cache) = setup();
     let mut trees = Vec::new();
     for i in 0..5 {
         let sha = repo.commit(&[("app/config.yaml", &format!("n: {i}\n"))], &format!("commit {i}"));
@@ -60,10 +67,7 @@ fn trees_unused_for_ten_minutes_beyond_the_three_most_recently_used_are_removed_
 
 #[test]
 fn a_tree_in_use_is_kept_however_old_it_is() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let repo = TestRepo::create(&dir.path().join("served"), "mono");
-    let url = repo.bare.to_string_lossy().into_owned();
-    let cache = cache(&dir.path().join("cache"));
+    let (_dir, repo, url, cache) = setup();
     let first = repo.commit(&[("a.yaml", "a: 1\n")], "first");
     cache.ensure_commit(&url, &first, None).expect("fetch");
     let pinned = cache.checkout(&url, &first).expect("checkout");
