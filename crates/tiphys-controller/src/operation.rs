@@ -126,6 +126,32 @@ fn plan_operation(sync: &SyncOperation, revision: &str, started: DateTime<Utc>) 
     }
 }
 
+/// A sync operation's hold on one of `controller.operation.processors`. It is given up while
+/// the operation only waits (health between waves, a running hook, retry backoff, a closed
+/// sync window), as upstream requeues a waiting operation instead of keeping its worker:
+/// otherwise app-of-apps parents waiting for their children's health could hold every slot
+/// the children's own syncs need.
+pub struct OperationSlot<'a> {
+    slots: &'a tokio::sync::Semaphore,
+    permit: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl<'a> OperationSlot<'a> {
+    /// Waits for a free slot and holds it.
+    pub async fn take(slots: &'a tokio::sync::Semaphore) -> Self {
+        // The semaphore is never closed, so acquiring only waits.
+        OperationSlot { slots, permit: slots.acquire().await.ok() }
+    }
+
+    /// Runs `wait` with the slot given up, then waits for one again.
+    async fn while_waiting<T>(&mut self, wait: impl std::future::Future<Output = T>) -> T {
+        self.permit = None;
+        let out = wait.await;
+        self.permit = self.slots.acquire().await.ok();
+        out
+    }
+}
+
 impl Controller {
     async fn fresh_app(&self, name: &str) -> Option<Application> {
         let key = ResourceKey::new("argoproj.io", "Application", &self.namespace, name);
@@ -172,8 +198,9 @@ impl Controller {
         self.patch_app(name, patch).await;
     }
 
-    /// Runs the app's current operation to its end (or until shutdown).
-    pub async fn run_operation(self: &Arc<Self>, name: &str) {
+    /// Runs the app's current operation to its end (or until shutdown), holding `slot` except
+    /// while it only waits.
+    pub async fn run_operation(self: &Arc<Self>, name: &str, slot: &mut OperationSlot<'_>) {
         loop {
             let Some(app) = self.fresh_app(name).await else { return };
             let Some(operation) = app.operation.clone() else { return };
@@ -198,7 +225,7 @@ impl Controller {
             if !resuming {
                 self.write_state(name, &state, None).await;
             }
-            let outcome = self.attempt(name, &app, &operation, &mut state, resuming).await;
+            let outcome = self.attempt(name, &app, &operation, &mut state, resuming, slot).await;
             match outcome {
                 Attempt::Interrupted => return,
                 Attempt::Succeeded(message) => {
@@ -226,10 +253,8 @@ impl Controller {
                     ));
                     state.phase = Some("Running".into());
                     self.write_state(name, &state, None).await;
-                    let mut stop = self.stop.clone();
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = stop.changed() => return,
+                    if self.pause(slot, delay).await {
+                        return;
                     }
                     // The next attempt starts over (resume only applies to a restart).
                     state.sync_result = None;
@@ -246,6 +271,7 @@ impl Controller {
         operation: &Operation,
         state: &mut OperationState,
         resuming: bool,
+        slot: &mut OperationSlot<'_>,
     ) -> Attempt {
         let Some(sync) = operation.sync.clone() else {
             return Attempt::Failed("the operation has no sync: only sync operations are supported".into());
@@ -265,10 +291,8 @@ impl Controller {
                 state.message = Some(blocked);
                 self.write_progress(name, state).await;
             }
-            let mut stop = self.stop.clone();
-            tokio::select! {
-                _ = tokio::time::sleep(WINDOW_RECHECK) => {}
-                _ = stop.changed() => return Attempt::Interrupted,
+            if self.pause(slot, WINDOW_RECHECK).await {
+                return Attempt::Interrupted;
             }
             if self.terminating(name) {
                 return Attempt::Terminated;
@@ -386,14 +410,25 @@ impl Controller {
                 Progress::Running { retry_after } => {
                     // Persisted before waiting, so a restart resumes from here.
                     self.write_progress(name, state).await;
-                    let mut stop = self.stop.clone();
-                    tokio::select! {
-                        _ = tokio::time::sleep(retry_after) => {}
-                        _ = stop.changed() => return Attempt::Interrupted,
+                    if self.pause(slot, retry_after).await {
+                        return Attempt::Interrupted;
                     }
                 }
             }
         }
+    }
+
+    /// Waits `delay` without holding an operation slot; `true` when the controller stops
+    /// meanwhile.
+    async fn pause(&self, slot: &mut OperationSlot<'_>, delay: Duration) -> bool {
+        let mut stop = self.stop.clone();
+        slot.while_waiting(async {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => false,
+                _ = stop.changed() => true,
+            }
+        })
+        .await
     }
 
     fn record(&self, state: &mut OperationState, execution: &Execution) {

@@ -31,6 +31,7 @@ use crate::automation::HealPolicy;
 use crate::config::Snapshot;
 use crate::destinations::{Destination, Destinations};
 use crate::metrics::Metrics;
+use crate::operation::OperationSlot;
 use crate::queue::{Level, RefreshQueue};
 
 /// Everything the controller's tasks share.
@@ -53,7 +54,7 @@ pub struct Controller {
     /// Sync operations running at once (`controller.operation.processors`, upstream's
     /// default 10); the others wait for a slot. Unbounded, a thousand apps auto-syncing
     /// together opened a thousand API connections and held their buffers (the peak RSS).
-    operation_slots: tokio::sync::Semaphore,
+    pub(crate) operation_slots: tokio::sync::Semaphore,
     queue: Mutex<RefreshQueue<String>>,
     wake: Notify,
     snapshot: RwLock<Arc<Snapshot>>,
@@ -399,9 +400,8 @@ impl Controller {
         }
         let (this, name) = (self.clone(), name.to_string());
         tokio::spawn(async move {
-            // The semaphore is never closed, so acquiring only waits.
-            let slot = this.operation_slots.acquire().await;
-            this.run_operation(&name).await;
+            let mut slot = OperationSlot::take(&this.operation_slots).await;
+            this.run_operation(&name, &mut slot).await;
             drop(slot);
             lock(&this.operations).remove(&name);
             // A new operation may have been written while this one finished.

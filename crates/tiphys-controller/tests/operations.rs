@@ -244,6 +244,30 @@ async fn app_of_apps_waves_wait_for_child_apps_to_become_healthy() {
         json!({"resource.customizations.health.argoproj.io_Application": APP_HEALTH_LUA}),
     )
     .await;
+    app_of_apps_waves(&w).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_waiting_for_its_children_does_not_hold_the_only_operation_processor() {
+    // With one processor, a parent that kept it while waiting for wave 0's child to become
+    // healthy would starve that child's own sync: both would wait forever.
+    let mut w = World::start(
+        &[("placeholder", "")],
+        json!({"resource.customizations.health.argoproj.io_Application": APP_HEALTH_LUA}),
+    )
+    .await;
+    w.apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "argocd-cmd-params-cm", "namespace": NS},
+        "data": {"controller.operation.processors": "1"}}))
+        .await;
+    w.stop_controller().await;
+    w.start_controller().await;
+    app_of_apps_waves(&w).await;
+}
+
+/// A root app whose two child apps sync in waves 0 and 1 (each child automated): the second
+/// child must only appear once the first is Healthy, and all three end Synced/Healthy.
+async fn app_of_apps_waves(w: &World) {
     let repo = w.repo_url();
     let files = [
         ("apps/first.yaml", child_app("first", "first", 0, &repo)),
