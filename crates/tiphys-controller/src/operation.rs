@@ -480,6 +480,28 @@ impl Controller {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn operations_beyond_the_processors_wait_and_a_waiting_one_gives_its_slot_up() {
+        let slots = tokio::sync::Semaphore::new(1);
+        let mut first = OperationSlot::take(&slots).await;
+        // A second operation waits while the first works...
+        let second = tokio::time::timeout(Duration::from_millis(50), OperationSlot::take(&slots)).await;
+        assert!(second.is_err(), "one processor: the second operation must wait");
+        // ...and gets the slot while the first only waits (health, a hook, a backoff).
+        let waited = first
+            .while_waiting(async {
+                let second = OperationSlot::take(&slots).await;
+                assert_eq!(slots.available_permits(), 0, "the second works meanwhile");
+                drop(second);
+                "waited"
+            })
+            .await;
+        assert_eq!(waited, "waited");
+        assert_eq!(slots.available_permits(), 0, "the first holds its slot again");
+        drop(first);
+        assert_eq!(slots.available_permits(), 1);
+    }
+
     #[test]
     fn retry_backoff_follows_upstream_defaults_and_the_app_settings() {
         assert_eq!(retry_delay(None, 0), Duration::from_secs(5));
