@@ -323,8 +323,10 @@ impl Simulator {
         let simulated = |gr: &(String, String)| SIMULATED.iter().any(|(_, g, _, p)| gr.0 == *g && gr.1 == *p);
         match store.events_since(since, |e| simulated(&e.gr)) {
             Ok(events) => {
+                // A cluster-scoped kind (a Node, a PersistentVolume) shows up as namespace "":
+                // it wakes a step, whose namespaced controllers find nothing there.
                 let mut namespaces = self.busy.clone();
-                namespaces.extend(events.iter().map(|e| e.namespace.to_string()).filter(|ns| !ns.is_empty()));
+                namespaces.extend(events.iter().map(|e| e.namespace.to_string()));
                 Scope::Namespaces(namespaces)
             }
             // The log was compacted past the last step: look at everything once.

@@ -342,3 +342,15 @@ fn a_compacted_event_log_makes_the_next_step_look_everywhere() {
     c.run(2.0);
     assert_eq!(c.get("apps", "deployments", "web")["status"]["availableReplicas"], 1);
 }
+
+#[test]
+fn a_deleted_node_wakes_the_simulator_and_comes_back() {
+    let mut c = Cluster::new();
+    c.run(0.1);
+    assert!(!c.sim.needs_step(&c.store));
+    let node_rt = c.rt("", "nodes");
+    c.store.delete(&node_rt, "", NODE_NAME, &Default::default(), ts()).expect("delete node");
+    assert!(c.sim.needs_step(&c.store), "a cluster-scoped simulated kind changed");
+    c.run(0.1);
+    assert!(c.store.get(&node_rt, "", NODE_NAME).is_ok(), "the node is registered again");
+}
