@@ -61,6 +61,9 @@ pub struct Controller {
     creds: RwLock<Arc<CredentialStore>>,
     intents: Mutex<HashMap<String, Intent>>,
     operations: Mutex<HashSet<String>>,
+    /// Set once the control-plane cache has listed everything: an operation started before
+    /// could run against a half-filled cache (its AppProject not listed yet) and fail.
+    synced: std::sync::atomic::AtomicBool,
     last_hard: Mutex<HashMap<String, Instant>>,
     /// When each app's next periodic refresh is due. Kept apart from the queue so a live
     /// change (CompareOnly, now) never merges with the periodic Git refresh into a Git refresh
@@ -146,6 +149,7 @@ impl Controller {
             creds: RwLock::new(Arc::new(CredentialStore::default())),
             intents: Mutex::new(HashMap::new()),
             operations: Mutex::new(HashSet::new()),
+            synced: std::sync::atomic::AtomicBool::new(false),
             last_hard: Mutex::new(HashMap::new()),
             periodic: Mutex::new(HashMap::new()),
             stop,
@@ -395,7 +399,11 @@ impl Controller {
 
     /// Starts the operation task of `name` unless one is running.
     pub fn start_operation(self: &Arc<Self>, name: &str) {
-        if !*self.leading.borrow() || !lock(&self.operations).insert(name.to_string()) {
+        // Before the cache is synced, `run` starts every recorded operation once it is.
+        if !self.synced.load(std::sync::atomic::Ordering::Acquire)
+            || !*self.leading.borrow()
+            || !lock(&self.operations).insert(name.to_string())
+        {
             return;
         }
         let (this, name) = (self.clone(), name.to_string());
@@ -473,6 +481,7 @@ impl Controller {
             tracing::warn!("the live cache is not fully synced after 60s; continuing");
         }
         self.reload_settings();
+        self.synced.store(true, std::sync::atomic::Ordering::Release);
         let mut tasks = vec![forwarder, tokio::spawn(self.clone().periodic_ticker())];
         for _ in 0..self.workers {
             tasks.push(tokio::spawn(self.clone().worker()));
